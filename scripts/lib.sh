@@ -1,0 +1,48 @@
+# Shared shell helpers: throwaway PostgreSQL clusters run by the `postgres` user.
+# Source it; never run it. PostgreSQL refuses to run as root, and a clone under /root is closed to
+# the postgres user, so cluster data lives under /var/tmp in a directory postgres owns.
+
+PG_BIN=/usr/lib/postgresql/15/bin
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+as_postgres() {
+    if [ "$(id -u)" = 0 ]; then sudo -u postgres -- "$@"; else "$@"; fi
+}
+
+# A free TCP port on 127.0.0.1, starting the search at $1.
+free_port() {
+    local p=${1:-55432}
+    while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+    echo "$p"
+}
+
+# cluster_start NAME: initdb + start; exports PGHOST, PGPORT, PGUSER, CLUSTER_DIR.
+cluster_start() {
+    local name=$1
+    CLUSTER_DIR=$(mktemp -d "/var/tmp/pilot_guardrails-$name.XXXXXX")
+    chmod 755 "$CLUSTER_DIR"
+    chown postgres: "$CLUSTER_DIR"
+    as_postgres "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+    local port
+    port=$(free_port "${PORT_BASE:-55432}")
+    as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w -t 60 \
+        -o "-p $port -k $CLUSTER_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" start >/dev/null
+    export PGHOST=$CLUSTER_DIR PGPORT=$port PGUSER=postgres CLUSTER_DIR
+}
+
+# cluster_stop: stop and remove the cluster started last (safe to call twice).
+cluster_stop() {
+    if [ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR" ]; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+        rm -rf "$CLUSTER_DIR"
+    fi
+    CLUSTER_DIR=
+}
+
+# Build the extension and install it into Debian's PostgreSQL 15, as a user would.
+install_extension() {
+    (cd "$REPO_ROOT" && cargo pgrx install --sudo --pg-config "$PG_BIN/pg_config" "$@" >/dev/null)
+}
+
+psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }

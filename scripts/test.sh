@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Every test layer, from nothing installed: the README's test command, and what CI runs.
+#   1. unit      plain `cargo test` on the pure modules (validation, privacy walk, math)
+#   2. pg        in-database #[pg_test]s via `cargo pgrx test`
+#   3. sql       pgTAP files in tests/sql/ through pg_prove, each in a fresh database of a throwaway
+#                cluster where the extension was installed with CREATE EXTENSION, as a user does it
+#   4. scenario  tests/scenarios/*.sh: what needs more than one database or session (backups, …)
+# Exits non-zero on any failure; clusters are stopped and removed whatever happens.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+scripts/setup.sh || { echo "setup failed"; exit 1; }
+
+PASSED=0
+FAILED=0
+LOG_DIR=$(mktemp -d /var/tmp/pilot_guardrails-testlogs.XXXXXX)
+PGRX_DATA_PARENT=$(mktemp -d /var/tmp/pilot_guardrails-pgrx.XXXXXX)
+# cargo pgrx test runs its instance in $PGRX_DATA_PARENT/data/15-<pid>; an interrupted run can
+# leave it up. Stop whatever is there before removing the data.
+stop_pgrx_instances() {
+    local d
+    for d in "$PGRX_DATA_PARENT"/data/*/; do
+        [ -f "$d/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
+    done
+    return 0
+}
+cleanup() {
+    cluster_stop
+    stop_pgrx_instances
+    rm -rf "$PGRX_DATA_PARENT"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+count_cargo() { # file → adds the "test result:" totals; a build failure counts as one failure
+    local f=$1 p fl
+    if ! grep -q '^test result:' "$f"; then FAILED=$((FAILED + 1)); return; fi
+    p=$(grep '^test result:' "$f" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
+    fl=$(grep '^test result:' "$f" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+    PASSED=$((PASSED + p)); FAILED=$((FAILED + fl))
+}
+
+count_tap() { # file → counts ok / not ok lines; a run with neither, or a bad plan, counts as a failure
+    local f=$1 ok nok plan
+    ok=$(grep -cE '^ *ok [0-9]+' "$f")
+    nok=$(grep -cE '^ *not ok [0-9]+' "$f")
+    plan=$(grep -oE '^ *1\.\.[0-9]+' "$f" | head -1 | sed 's/.*\.\.//')
+    PASSED=$((PASSED + ok)); FAILED=$((FAILED + nok))
+    if [ $((ok + nok)) -eq 0 ] || { [ -n "$plan" ] && [ "$plan" -ne $((ok + nok)) ]; } || grep -q 'Dubious\|Parse errors\|ERROR:' "$f"; then
+        FAILED=$((FAILED + 1))
+        echo "  !! $(basename "$f"): incomplete run (see below)"; sed 's/^/     /' "$f" | tail -20
+    fi
+}
+
+echo "== 1. unit tests (cargo test, no database)"
+cargo test --lib --quiet -- --skip pg_tests >"$LOG_DIR/unit.log" 2>&1
+count_cargo "$LOG_DIR/unit.log"
+grep -E '^test result:|FAILED|panicked' "$LOG_DIR/unit.log" | sed 's/^/   /'
+
+echo "== 2. in-database tests (cargo pgrx test)"
+chown postgres: "$PGRX_DATA_PARENT"
+cargo pgrx test pg15 pg_tests --runas postgres --pgdata "$PGRX_DATA_PARENT/data" >"$LOG_DIR/pg.log" 2>&1
+count_cargo "$LOG_DIR/pg.log"
+grep -E '^test result:|FAILED|panicked|^error' "$LOG_DIR/pg.log" | sed 's/^/   /'
+stop_pgrx_instances
+
+echo "== 3. SQL-level tests (pgTAP, pg_prove) on an installed extension"
+if install_extension; then
+    cluster_start test
+    for f in tests/sql/*.sql; do
+        db=$(basename "$f" .sql)
+        createdb "$db"
+        pg_prove --verbose --dbname "$db" "$f" >"$LOG_DIR/$db.tap" 2>&1
+        count_tap "$LOG_DIR/$db.tap"
+        printf '   %-40s %s\n' "$db" "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/$db.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/$db.tap") not ok"
+        grep -E '^ *not ok' -A6 "$LOG_DIR/$db.tap" | sed 's/^/      /'
+    done
+
+    echo "== 4. scenarios (several databases or sessions)"
+    for f in tests/scenarios/*.sh; do
+        name=$(basename "$f" .sh)
+        bash "$f" >"$LOG_DIR/$name.tap" 2>&1
+        count_tap "$LOG_DIR/$name.tap"
+        printf '   %-40s %s\n' "$name" "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/$name.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/$name.tap") not ok"
+        grep -E '^ *not ok' -A6 "$LOG_DIR/$name.tap" | sed 's/^/      /'
+    done
+    cluster_stop
+else
+    echo "   build or install failed"; FAILED=$((FAILED + 1))
+fi
+
+if [ "$FAILED" -gt 0 ]; then echo "logs kept in $LOG_DIR"; else rm -rf "$LOG_DIR"; fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,136 @@
+-- Identity and authorization helpers (SPEC §2, §4), and the host-row check (SPEC §2, §3).
+--
+-- These are what the policies call. They are PL/pgSQL on purpose: a LANGUAGE sql body is checked
+-- when it is created (and fails where the host tables do not exist yet, e.g. during a restore),
+-- and a BEGIN ATOMIC body records a dependency on them. PL/pgSQL resolves `public.app_admins` and
+-- `public.organization_members` only when called, so the install stays self-contained.
+--
+-- A host relation, column or function that is missing at call time is answered with SQLSTATE
+-- PT501 naming it (PostgREST: HTTP 501) — never a silent skip.
+
+-- The caller's user id: the `sub` claim of `request.jwt.claims`, as Supabase's auth.uid() reads
+-- it. Null when not signed in — including a `sub` that is not a uuid, or claims that are not JSON.
+create function pilot_private.uid() returns uuid
+    language plpgsql stable parallel safe
+    set search_path = ''
+as $$
+declare
+    raw text := pg_catalog.current_setting('request.jwt.claims', true);
+    sub text;
+begin
+    if raw is null or raw = '' then
+        return null;
+    end if;
+    begin
+        sub := raw::jsonb ->> 'sub';
+    exception when invalid_text_representation then
+        return null;
+    end;
+    if sub ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+        return sub::uuid;
+    end if;
+    return null;
+end
+$$;
+comment on function pilot_private.uid() is
+    'The caller''s user id from request.jwt.claims ->> ''sub''; null when absent or not a uuid.';
+
+-- Backend callers: roles that row-level security does not apply to (superusers, BYPASSRLS roles
+-- such as service_role). SECURITY INVOKER, so current_user is the caller.
+create function pilot_private.is_backend() returns boolean
+    language plpgsql stable parallel safe
+    set search_path = ''
+as $$
+begin
+    return coalesce((select r.rolsuper or r.rolbypassrls
+                       from pg_catalog.pg_roles r
+                      where r.rolname = current_user), false);
+end
+$$;
+comment on function pilot_private.is_backend() is
+    'True for roles row-level security does not apply to (superuser or BYPASSRLS, e.g. service_role): backend jobs.';
+
+-- Raise PT501 for a host object missing at call time. Used by every helper's exception handler.
+create function pilot_private.raise_storage_missing(what text) returns void
+    language plpgsql immutable
+    set search_path = ''
+as $$
+begin
+    raise exception using
+        errcode = 'PT501',
+        message = 'pilot storage missing: ' || what,
+        hint = 'On vanilla PostgreSQL run select pilot_bootstrap_host(); on Supabase, restore the directory schema.';
+end
+$$;
+comment on function pilot_private.raise_storage_missing(text) is
+    'Raises SQLSTATE PT501 (PostgREST: 501) naming a missing table, column or function.';
+
+-- Is the caller an app admin (a row in public.app_admins)? The claims alone never make an admin.
+create function pilot_private.is_admin() returns boolean
+    language plpgsql stable
+    security definer
+    set search_path = ''
+as $$
+declare
+    me uuid := pilot_private.uid();
+begin
+    if me is null then
+        return false;
+    end if;
+    return exists (select 1 from public.app_admins a where a.user_id = me);
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function pilot_private.is_admin() is
+    'True when the caller''s uid is in public.app_admins. Call as (select pilot_private.is_admin()) in policies.';
+
+-- The organizations the caller belongs to; with writers_only, those where the role is owner,
+-- admin or editor. Empty when not signed in.
+create function pilot_private.member_orgs(writers_only boolean default false) returns uuid[]
+    language plpgsql stable
+    security definer
+    set search_path = ''
+as $$
+declare
+    me uuid := pilot_private.uid();
+    orgs uuid[];
+begin
+    if me is null then
+        return '{}';
+    end if;
+    select coalesce(pg_catalog.array_agg(m.organization_id), '{}')
+      into orgs
+      from public.organization_members m
+     where m.user_id = me
+       and (not writers_only or m.role in ('owner', 'admin', 'editor'));
+    return orgs;
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function pilot_private.member_orgs(boolean) is
+    'Organizations the caller is a member of (writers_only: owner, admin or editor). Call as (select pilot_private.member_orgs(...)) in policies.';
+
+-- Does a host row exist? Sees every row, whatever the host's own policies hide from the caller.
+create function pilot_private.host_row_exists(kind text, id text) returns boolean
+    language plpgsql stable
+    security definer
+    set search_path = ''
+as $$
+begin
+    if kind = 'service' then
+        return exists (select 1 from public.services s where s.id = host_row_exists.id);
+    elsif kind = 'organization' then
+        return exists (select 1 from public.organizations o where o.id = host_row_exists.id::uuid);
+    end if;
+    raise exception using errcode = '22023', message = 'host_row_exists: unknown kind';
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function pilot_private.host_row_exists(text, text) is
+    'True when public.services (kind service) or public.organizations (kind organization) holds the id.';

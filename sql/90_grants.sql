@@ -1,0 +1,46 @@
+-- Privileges, last (SPEC §2, §4, postgrest-contract.md §4–§5).
+--
+-- On Supabase, default privileges grant anon, authenticated and service_role everything the
+-- installing role creates in `public`. So start from nothing: revoke every privilege on every
+-- object of this extension from PUBLIC and from anon, then grant exactly what each role needs.
+-- `anon` gets nothing at all; a SECURITY DEFINER function is never executable by it.
+
+do $grants$
+declare
+    ext oid := (select e.oid from pg_catalog.pg_extension e where e.extname = 'pilot_guardrails');
+    obj record;
+begin
+    for obj in
+        select p.oid::regprocedure as fn
+          from pg_catalog.pg_depend d join pg_catalog.pg_proc p on p.oid = d.objid
+         where d.classid = 'pg_catalog.pg_proc'::regclass and d.refclassid = 'pg_catalog.pg_extension'::regclass
+           and d.refobjid = ext and d.deptype = 'e'
+    loop
+        execute pg_catalog.format('revoke all on function %s from public, anon', obj.fn);
+    end loop;
+    for obj in
+        select c.oid::regclass as rel
+          from pg_catalog.pg_depend d join pg_catalog.pg_class c on c.oid = d.objid
+         where d.classid = 'pg_catalog.pg_class'::regclass and d.refclassid = 'pg_catalog.pg_extension'::regclass
+           and d.refobjid = ext and d.deptype = 'e' and c.relkind in ('r', 'p', 'v', 'S')
+    loop
+        execute pg_catalog.format('revoke all on %s from public, anon', obj.rel);
+        execute pg_catalog.format('grant all on %s to service_role', obj.rel);
+    end loop;
+end
+$grants$;
+
+-- API functions: signed-in users and backend jobs.
+grant execute on function public.pilot_validate(text, jsonb) to authenticated, service_role;
+grant execute on function public.pilot_disallowed_key_paths(jsonb) to authenticated, service_role;
+
+-- Helpers the policies, triggers and recorders call as the caller.
+grant execute on function pilot_private.uid() to authenticated, service_role;
+grant execute on function pilot_private.is_backend() to authenticated, service_role;
+grant execute on function pilot_private.raise_storage_missing(text) to authenticated, service_role;
+grant execute on function pilot_private.is_admin() to authenticated, service_role;
+grant execute on function pilot_private.member_orgs(boolean) to authenticated, service_role;
+grant execute on function pilot_private.host_row_exists(text, text) to authenticated, service_role;
+
+-- pilot_bootstrap_host() creates host objects: for the database owner, never for an API role.
+revoke all on function public.pilot_bootstrap_host() from authenticated, service_role;

@@ -1,0 +1,158 @@
+//! Validation issues: what went wrong and where, never with a value from the payload (SPEC §6).
+
+/// At most this many issues are reported; the last slot then says how many there were.
+pub const MAX_ISSUES: usize = 100;
+
+/// One problem found in a payload. `path` is the dotted path (SPEC §6), `code` comes from a fixed
+/// vocabulary (README, "Issue codes") and `message` is written by us: neither ever holds a payload value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub path: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Collects issues in the reported order: privacy issues first, then the others as found.
+/// Only the first [`MAX_ISSUES`] of each group are materialised; the rest are counted.
+pub struct Issues {
+    privacy: Vec<Issue>,
+    other: Vec<Issue>,
+    privacy_total: usize,
+    other_total: usize,
+    keep: usize,
+}
+
+impl Issues {
+    /// `keep` bounds how many issues of each group are stored (`usize::MAX` keeps all).
+    pub fn new(keep: usize) -> Self {
+        Issues { privacy: Vec::new(), other: Vec::new(), privacy_total: 0, other_total: 0, keep }
+    }
+
+    /// True when the next privacy issue would be stored (so its path is worth rendering).
+    pub fn keeps_privacy(&self) -> bool {
+        self.privacy.len() < self.keep
+    }
+
+    pub fn keeps_other(&self) -> bool {
+        self.other.len() < self.keep
+    }
+
+    pub fn privacy(&mut self, path: impl FnOnce() -> String) {
+        self.privacy_total += 1;
+        if self.keeps_privacy() {
+            self.privacy.push(Issue {
+                path: path(),
+                code: "disallowed_privacy_key",
+                message: "this key is not allowed anywhere in a pilot payload: it could carry raw user text".into(),
+            });
+        }
+    }
+
+    pub fn other(&mut self, path: impl FnOnce() -> String, code: &'static str, message: impl FnOnce() -> String) {
+        self.other_total += 1;
+        if self.keeps_other() {
+            self.other.push(Issue { path: path(), code, message: message() });
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.privacy_total + self.other_total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+
+    /// Paths of every privacy issue (for `pilot_disallowed_key_paths`, built with `keep = usize::MAX`).
+    pub fn into_privacy_paths(self) -> Vec<String> {
+        self.privacy.into_iter().map(|i| i.path).collect()
+    }
+
+    /// The reported list: at most [`MAX_ISSUES`] entries, the last one `too_many_issues` when cut.
+    pub fn finish(self) -> Vec<Issue> {
+        let total = self.total();
+        let mut all: Vec<Issue> = self.privacy;
+        all.extend(self.other);
+        if total > MAX_ISSUES {
+            all.truncate(MAX_ISSUES - 1);
+            all.push(Issue { path: String::new(), code: "too_many_issues", message: format!("{total} issues") });
+        }
+        all
+    }
+}
+
+/// Render issues as the JSON array carried in DETAIL and returned by `pilot_validate`.
+pub fn to_json(issues: &[Issue]) -> String {
+    let mut out = String::with_capacity(2 + issues.len() * 96);
+    out.push('[');
+    for (n, issue) in issues.iter().enumerate() {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        out.push_str("{\"path\": ");
+        push_json_string(&mut out, &issue.path);
+        out.push_str(", \"code\": ");
+        push_json_string(&mut out, issue.code);
+        out.push_str(", \"message\": ");
+        push_json_string(&mut out, &issue.message);
+        out.push('}');
+    }
+    out.push(']');
+    out
+}
+
+pub fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_than_max_issues_end_in_too_many_issues() {
+        let mut issues = Issues::new(MAX_ISSUES);
+        for _ in 0..3 {
+            issues.privacy(|| "a".into());
+        }
+        for i in 0..200 {
+            issues.other(|| format!("x{i}"), "unknown_key", || "m".into());
+        }
+        let list = issues.finish();
+        assert_eq!(list.len(), MAX_ISSUES);
+        assert_eq!(list[0].code, "disallowed_privacy_key");
+        assert_eq!(list[3].path, "x0");
+        assert_eq!(list[99].code, "too_many_issues");
+        assert_eq!(list[99].message, "203 issues");
+        assert_eq!(list[99].path, "");
+    }
+
+    #[test]
+    fn exactly_max_issues_are_not_cut() {
+        let mut issues = Issues::new(MAX_ISSUES);
+        for i in 0..MAX_ISSUES {
+            issues.other(|| format!("x{i}"), "unknown_key", || "m".into());
+        }
+        let list = issues.finish();
+        assert_eq!(list.len(), MAX_ISSUES);
+        assert_eq!(list[99].path, "x99");
+    }
+
+    #[test]
+    fn json_escapes_control_characters_and_quotes() {
+        let list = vec![Issue { path: "a\"b\\c\u{1}".into(), code: "unknown_key", message: "é".into() }];
+        assert_eq!(to_json(&list), r#"[{"path": "a\"b\\c\u0001", "code": "unknown_key", "message": "é"}]"#);
+    }
+}

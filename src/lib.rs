@@ -1,0 +1,143 @@
+//! pilot_guardrails: pilot instrumentation for a social-services directory on Supabase/PostgREST.
+//!
+//! The Rust side is pure logic — the payload validators, the privacy walk, the metric math — plus
+//! this thin shell that hands PostgreSQL datums to it. Rust never runs SQL: every statement that
+//! touches a relation lives in `sql/` (SPEC §7, `notes/pgrx-errors.md`), where PostgreSQL's own
+//! SQLSTATEs and the `PTxxx` codes survive on their way to PostgREST.
+//!
+//! Where each rule of SPEC.md lives:
+//! - §6 validation and privacy guard: `validate.rs`, `privacy.rs`, `issues.rs`, read from the
+//!   binary `jsonb` by `jsonb.rs` (events in `events.rs`);
+//! - §2 host contract, §3 tables, §4 policies, §5 hardened function, §7 recorders: `sql/*.sql`,
+//!   in the order `extension_sql_file!` lists them below.
+
+use pgrx::prelude::*;
+
+pub mod events;
+pub mod issues;
+pub mod jsonb;
+pub mod privacy;
+pub mod validate;
+
+::pgrx::pg_module_magic!();
+
+// ---------------------------------------------------------------------------------------------
+// Install script: the hand-written SQL, one concern per file, in dependency order.
+
+extension_sql_file!("../sql/00_bootstrap.sql", name = "bootstrap", bootstrap);
+extension_sql_file!("../sql/10_rust_functions.sql", name = "rust_functions", requires = ["bootstrap"]);
+extension_sql_file!("../sql/20_identity.sql", name = "identity", requires = ["rust_functions"]);
+extension_sql_file!("../sql/30_host_bootstrap.sql", name = "host_bootstrap", requires = ["identity"]);
+extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["host_bootstrap"], finalize);
+
+// ---------------------------------------------------------------------------------------------
+// C entry points. They are declared by hand in `sql/10_rust_functions.sql` rather than through
+// `#[pg_extern]`, because pgrx's `JsonB` argument re-parses the document through `serde_json`
+// (128-level recursion limit, and slow): these read the detoasted `jsonb` bytes directly.
+
+mod shell {
+    use crate::{jsonb::JsonbReader, validate};
+    use pgrx::pg_sys;
+    use pgrx::prelude::*;
+    use std::ffi::CString;
+
+    macro_rules! finfo_v1 {
+        ($name:ident) => {
+            #[unsafe(no_mangle)]
+            #[doc(hidden)]
+            pub extern "C" fn $name() -> &'static pg_sys::Pg_finfo_record {
+                const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+                &V1
+            }
+        };
+    }
+
+    /// The argument `n` (a non-null `jsonb`) as its detoasted bytes and its datum size.
+    ///
+    /// # Safety
+    /// `fcinfo` must be a valid call whose argument `n` is a non-null `jsonb`. The returned slice
+    /// lives in the current memory context, which outlives the call.
+    unsafe fn jsonb_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> (&'a [u8], usize) {
+        unsafe {
+            let datum = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n);
+            let varlena = pg_sys::pg_detoast_datum(datum.cast_mut_ptr());
+            let len = pgrx::varsize_any_exhdr(varlena);
+            let data = pgrx::vardata_any(varlena) as *const u8;
+            (std::slice::from_raw_parts(data, len), pgrx::varsize_any(varlena))
+        }
+    }
+
+    fn malformed() -> ! {
+        ereport!(
+            PgLogLevel::ERROR,
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            "pilot_guardrails: a jsonb value could not be read"
+        );
+        unreachable!()
+    }
+
+    fn jsonb_from_text(text: &str) -> pg_sys::Datum {
+        let c = CString::new(text).unwrap_or_else(|_| CString::new("[]").expect("static"));
+        // SAFETY: jsonb_in takes a NUL-terminated C string; ours outlives the call.
+        unsafe {
+            pgrx::direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(pg_sys::Datum::from(c.as_ptr()))])
+                .expect("jsonb_in returns a value")
+        }
+    }
+
+    finfo_v1!(pg_finfo_pilot_validate);
+    /// `pilot_validate(kind text, payload jsonb) returns jsonb` (STRICT): the payload's issues.
+    #[pg_guard]
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C-unwind" fn pilot_validate(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+        unsafe {
+            let kind_name: &str =
+                pgrx::fcinfo::pg_getarg(fcinfo, 0).expect("pilot_validate is STRICT: kind is not null");
+            let Some(kind) = validate::kind(kind_name) else {
+                ereport!(
+                    PgLogLevel::ERROR,
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    "pilot_validate: unknown payload kind",
+                    format!("valid kinds: {}", validate::kind_names())
+                );
+                unreachable!()
+            };
+            let (bytes, size) = jsonb_arg(fcinfo, 1);
+            let mut reader = JsonbReader::new(bytes);
+            let issues = validate::validate(kind, size, &mut reader);
+            if reader.malformed {
+                malformed();
+            }
+            jsonb_from_text(&crate::issues::to_json(&issues))
+        }
+    }
+
+    finfo_v1!(pg_finfo_pilot_disallowed_key_paths);
+    /// `pilot_disallowed_key_paths(payload jsonb) returns text[]` (STRICT): every forbidden key's path.
+    #[pg_guard]
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C-unwind" fn pilot_disallowed_key_paths(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+        unsafe {
+            let (bytes, _) = jsonb_arg(fcinfo, 0);
+            let mut reader = JsonbReader::new(bytes);
+            let paths = validate::disallowed_key_paths(&mut reader);
+            if reader.malformed {
+                malformed();
+            }
+            paths.into_datum().expect("an array datum")
+        }
+    }
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+mod pg_tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,149 @@
+//! In-database tests (`cargo pgrx test`): the Rust functions as PostgreSQL calls them, on real
+//! `jsonb` datums — deep nesting, huge documents, every value type of the binary format.
+
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn validate(kind: &str, payload: &str) -> String {
+        Spi::get_one::<String>(&format!(
+            "select public.pilot_validate('{kind}', $j${payload}$j$::jsonb)::text"
+        ))
+        .expect("spi")
+        .expect("not null")
+    }
+
+    #[pg_test]
+    fn a_valid_contact_attempt_has_no_issues() {
+        let payload = r#"{"pilot_cycle_id":"cycle-2026-q2","service_id":"svc-1",
+            "recorded_by_org_id":"6F1C2E9A-0B7D-4C1E-9F3A-2B8D7E6C5A41",
+            "entity_key_hash":"ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+            "attempt_channel":"phone","attempt_outcome":"connected",
+            "attempted_at":"2026-06-01T10:00:00Z","resolved_at":"2026-06-01T12:05:00.123456+02:00",
+            "outcome_notes_code":null}"#;
+        assert_eq!(validate("contact_attempt", payload), "[]");
+    }
+
+    #[pg_test]
+    fn issues_come_back_as_jsonb_with_paths_and_codes() {
+        let out = validate("service_scope", r#"{"notes":"secret-value","sla_tier":"gold","Extra Key":1}"#);
+        assert!(!out.contains("secret-value"), "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let items = v.as_array().unwrap();
+        assert_eq!(items[0]["path"], "notes");
+        assert_eq!(items[0]["code"], "disallowed_privacy_key");
+        // jsonb key order: "notes"(5) < "sla_tier"(8) < "Extra Key"(9) — the unknown key is #2.
+        assert_eq!(items[1]["code"], "invalid_enum");
+        assert_eq!(items[1]["path"], "sla_tier");
+        assert_eq!(items[2]["path"], "#2");
+        assert_eq!(items[2]["code"], "unknown_key");
+    }
+
+    #[pg_test]
+    fn a_forbidden_key_ten_thousand_levels_deep_is_found() {
+        // Built inside PostgreSQL, which parses it with its own (non-recursive-limited) parser.
+        let depth = 10_000;
+        let paths = Spi::get_one::<Vec<String>>(&format!(
+            "select public.pilot_disallowed_key_paths((repeat('{{\"a\":', {depth}) || '{{\"NoTeS\":1}}' || repeat('}}', {depth}))::jsonb)"
+        ))
+        .unwrap()
+        .unwrap();
+        let expected = format!("{}NoTeS", "a.".repeat(depth));
+        assert_eq!(paths, vec![expected]);
+    }
+
+    #[pg_test]
+    fn deep_arrays_are_walked_too() {
+        let depth = 9_000;
+        let paths = Spi::get_one::<Vec<String>>(&format!(
+            "select public.pilot_disallowed_key_paths((repeat('[', {depth}) || '{{\"query\":1}}' || repeat(']', {depth}))::jsonb)"
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(paths, vec![format!("{}query", "0.".repeat(depth))]);
+    }
+
+    #[pg_test]
+    fn every_jsonb_value_type_is_read() {
+        let out = validate(
+            "data_decay_audit",
+            r#"{"pilot_cycle_id":1.5,"org_id":true,"service_id":false,"audited_at":null,
+                "is_fatal":"yes","verification_mode":[],"fatal_error_category":{}}"#,
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let codes: Vec<(String, String)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["path"].as_str().unwrap().to_string(), i["code"].as_str().unwrap().to_string()))
+            .collect();
+        let expected: Vec<(String, String)> = [
+            ("org_id", "wrong_type"),
+            ("is_fatal", "wrong_type"),
+            ("service_id", "wrong_type"),
+            ("audited_at", "missing_key"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        // Document order is jsonb key order (by length): org_id, is_fatal, audited_at, service_id,
+        // pilot_cycle_id, verification_mode, fatal_error_category.
+        assert_eq!(codes[0], expected[0]);
+        assert_eq!(codes[1], expected[1]);
+        assert_eq!(codes[2], expected[2]);
+        assert_eq!(codes[3], ("pilot_cycle_id".into(), "wrong_type".into()));
+        assert_eq!(codes[4], ("verification_mode".into(), "wrong_type".into()));
+        assert_eq!(codes[5], ("fatal_error_category".into(), "wrong_type".into()));
+        assert_eq!(codes[6], expected[3]);
+        assert_eq!(codes.len(), 7);
+    }
+
+    #[pg_test]
+    fn a_number_beyond_f64_is_a_wrong_type() {
+        let out = validate("contact_attempt", r#"{"resolved_at": 1e400}"#);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v[0]["path"], "resolved_at");
+        assert_eq!(v[0]["code"], "wrong_type");
+    }
+
+    #[pg_test]
+    fn a_root_scalar_is_a_wrong_type() {
+        assert_eq!(
+            validate("preference_fit", r#""just a string""#),
+            r#"[{"code": "wrong_type", "path": "", "message": "the payload must be a JSON object"}]"#
+        );
+        assert_eq!(validate("preference_fit", "null").len() > 2, true);
+    }
+
+    #[pg_test]
+    fn large_documents_keep_every_path() {
+        // 100,000 keys, every 1,000th of them forbidden.
+        let paths = Spi::get_one::<Vec<String>>(
+            "select public.pilot_disallowed_key_paths(
+                 (select jsonb_object_agg(case when i % 1000 = 0 then 'Notes' || repeat(chr(173), i / 1000) else 'k' || i end, i)
+                    from generate_series(1, 100000) i))",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(paths.len(), 100);
+    }
+
+    #[pg_test]
+    fn oversized_payloads_are_refused_after_the_privacy_walk() {
+        let out = Spi::get_one::<pgrx::JsonB>(
+            "select public.pilot_validate('contact_attempt',
+                 jsonb_build_object('message', 1, 'pad', repeat('x', 70000)))",
+        )
+        .unwrap()
+        .unwrap();
+        let items = out.0.as_array().unwrap().clone();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0]["code"], "disallowed_privacy_key");
+        assert_eq!(items[1]["code"], "payload_too_large");
+    }
+
+    #[pg_test(error = "pilot_validate: unknown payload kind")]
+    fn an_unknown_kind_is_an_error() {
+        Spi::run("select public.pilot_validate('contact', '{}')").unwrap();
+    }
+}
