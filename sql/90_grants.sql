@@ -42,5 +42,30 @@ grant execute on function pilot_private.is_admin() to authenticated, service_rol
 grant execute on function pilot_private.member_orgs(boolean) to authenticated, service_role;
 grant execute on function pilot_private.host_row_exists(text, text) to authenticated, service_role;
 
+-- CHECK constraints call these as the writing role.
+grant execute on function pilot_private.is_code(text, int) to authenticated, service_role;
+grant execute on function pilot_private.are_codes(text[], int) to authenticated, service_role;
+
+-- Pilot tables: row-level security decides; anon has nothing (revoked above).
+do $tables$
+declare
+    t text;
+begin
+    foreach t in array array['pilot_contact_attempt_events', 'pilot_referral_events', 'pilot_metric_snapshots',
+                             'pilot_integration_feasibility_decisions', 'pilot_connection_events', 'pilot_service_scope',
+                             'service_operational_status_events', 'pilot_data_decay_audits', 'pilot_preference_fit_events'] loop
+        execute pg_catalog.format('grant select, insert, update, delete on public.%I to authenticated', t);
+    end loop;
+end
+$tables$;
+
+-- bulk_update_service_status (SPEC §5): the entry point for signed-in users and backend jobs; its
+-- privileged part for signed-in users only; the backend path's helpers for backend roles only.
+grant execute on function public.bulk_update_service_status(text[], text, boolean, uuid) to authenticated, service_role;
+grant execute on function pilot_private.bulk_update_service_status_as_admin(text[], text, boolean, uuid) to authenticated;
+grant execute on function pilot_private.check_bulk_update_args(text[], text, boolean) to service_role;
+grant execute on function pilot_private.apply_service_status(text[], text, boolean, uuid) to service_role;
+grant execute on function pilot_private.user_is_admin(uuid) to service_role;
+
 -- pilot_bootstrap_host() creates host objects: for the database owner, never for an API role.
 revoke all on function public.pilot_bootstrap_host() from authenticated, service_role;

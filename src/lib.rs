@@ -28,7 +28,10 @@ extension_sql_file!("../sql/00_bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!("../sql/10_rust_functions.sql", name = "rust_functions", requires = ["bootstrap"]);
 extension_sql_file!("../sql/20_identity.sql", name = "identity", requires = ["rust_functions"]);
 extension_sql_file!("../sql/30_host_bootstrap.sql", name = "host_bootstrap", requires = ["identity"]);
-extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["host_bootstrap"], finalize);
+extension_sql_file!("../sql/40_tables.sql", name = "tables", requires = ["host_bootstrap"]);
+extension_sql_file!("../sql/50_policies.sql", name = "policies", requires = ["tables"]);
+extension_sql_file!("../sql/60_admin.sql", name = "admin", requires = ["policies"]);
+extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["admin"], finalize);
 
 // ---------------------------------------------------------------------------------------------
 // C entry points. They are declared by hand in `sql/10_rust_functions.sql` rather than through

@@ -8,6 +8,7 @@ work=$(mktemp -d /var/tmp/pilot_guardrails-dump.XXXXXX)
 trap 'rm -rf "$work"; for d in bk_host bk_host_restored bk_vanilla bk_vanilla_restored; do dropdb --if-exists "$d" >/dev/null 2>&1; done' EXIT
 
 snapshot="select (test_support.host_snapshot())::text"
+pilot="select (test_support.pilot_snapshot())::text"
 
 round_trip() { # <label> <source db>
     local label=$1 src=$2 dst="$2_restored"
@@ -25,6 +26,10 @@ round_trip() { # <label> <source db>
     tap_is "$(cat "$work/$src.err")" "" "$label: pg_restore reports nothing"
     tap_is "$(sql -d "$dst" -c "$snapshot")" "$(sql -d "$src" -c "$snapshot")" \
         "$label: every host row, policy, grant and column is back, identical"
+    tap_is "$(sql -d "$dst" -c "$pilot")" "$(sql -d "$src" -c "$pilot")" \
+        "$label: every pilot row is back, identical (all nine tables)"
+    tap_ok $([ "$(sql -d "$src" -c "select count(*) from pilot_connection_events")" -gt 0 ]; echo $?) \
+        "$label: (the source had pilot rows, foreign keys between pilot tables included)"
     tap_is "$(sql -d "$dst" -c "select extversion from pg_extension where extname = 'pilot_guardrails'")" \
         "$(sql -d "$src" -c "select extversion from pg_extension where extname = 'pilot_guardrails'")" \
         "$label: the extension is restored at the same version"
@@ -38,6 +43,7 @@ createdb bk_host
 sql -d bk_host -f tests/fixtures/host_baseline.sql >/dev/null
 sql -d bk_host -f tests/fixtures/snapshot.sql >/dev/null
 sql -d bk_host -c "create extension pilot_guardrails" >/dev/null
+sql -d bk_host -f tests/fixtures/pilot_rows.sql >/dev/null
 round_trip "host fixture" bk_host
 
 createdb bk_vanilla
@@ -46,7 +52,9 @@ sql -d bk_vanilla -c "create extension pilot_guardrails; select pilot_bootstrap_
 sql -d bk_vanilla -c "insert into organizations (id, name) values ('a0000000-0000-4000-8000-00000000000a', 'A');
                       insert into services (id, name, org_id) values ('svc-1', 'S', 'a0000000-0000-4000-8000-00000000000a');
                       insert into organization_members (organization_id, user_id, role)
-                           values ('a0000000-0000-4000-8000-00000000000a', '22222222-2222-4222-8222-222222222222', 'editor');" >/dev/null
+                           values ('a0000000-0000-4000-8000-00000000000a', '22222222-2222-4222-8222-222222222222', 'editor');
+                      insert into services (id, name) values ('svc-shelter', 'Shelter'), ('svc-food', 'Food');" >/dev/null
+sql -d bk_vanilla -f tests/fixtures/pilot_rows.sql >/dev/null
 round_trip "bootstrapped vanilla" bk_vanilla
 
 tap_done

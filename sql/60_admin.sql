@@ -1,0 +1,159 @@
+-- The hardened bulk_update_service_status (SPEC §5).
+--
+-- The legacy version on Supabase hosts decided who is an admin from
+-- auth.jwt() -> 'user_metadata' ->> 'role' — a claim users can set on themselves. This one asks
+-- public.app_admins, through pilot_private.is_admin(), and nothing else.
+--
+-- Layout, per Supabase's security guidance:
+--   public.bulk_update_service_status              SECURITY INVOKER, what PostgREST serves: routes
+--   pilot_private.bulk_update_service_status_as_admin  SECURITY DEFINER, search_path '': signed-in admins
+--   pilot_private.apply_service_status             SECURITY INVOKER: the update itself
+-- A backend job (service_role or any BYPASSRLS role) has no user id: it names the acting admin in
+-- p_admin_user_id and the update runs with its own privileges — no elevation is needed or given.
+
+-- PostgreSQL refuses CREATE OR REPLACE of a non-member function in an extension script: drop the
+-- legacy one first. DROP EXTENSION does not bring it back — on purpose.
+drop function if exists public.bulk_update_service_status(text[], text, boolean, uuid);
+
+-- Argument rules, shared by both paths (22023).
+create function pilot_private.check_bulk_update_args(
+    p_service_ids text[], p_verification_status text, p_published boolean
+) returns void
+    language plpgsql immutable
+    set search_path = ''
+as $$
+begin
+    if p_service_ids is null or pg_catalog.cardinality(p_service_ids) not between 1 and 1000 then
+        raise exception using errcode = '22023',
+            message = 'bulk_update_service_status: p_service_ids must hold 1 to 1000 ids';
+    end if;
+    if pg_catalog.array_position(p_service_ids, null) is not null then
+        raise exception using errcode = '22023',
+            message = 'bulk_update_service_status: p_service_ids must not contain null';
+    end if;
+    if p_verification_status is not null and p_verification_status not in ('L0', 'L1', 'L2', 'L3') then
+        raise exception using errcode = '22023',
+            message = 'bulk_update_service_status: p_verification_status must be one of L0, L1, L2, L3';
+    end if;
+    if p_verification_status is null and p_published is null then
+        raise exception using errcode = '22023',
+            message = 'bulk_update_service_status: give p_verification_status, p_published or both';
+    end if;
+end
+$$;
+comment on function pilot_private.check_bulk_update_args(text[], text, boolean) is
+    'Argument rules of bulk_update_service_status (22023).';
+
+-- The update itself, as whoever calls it. Duplicates count once; failed ids keep input order.
+create function pilot_private.apply_service_status(
+    p_service_ids text[], p_verification_status text, p_published boolean, p_actor uuid
+) returns table (updated_count int, failed_ids text[])
+    language plpgsql volatile
+    set search_path = ''
+as $$
+begin
+    return query
+    with input as (
+        select u.id, pg_catalog.min(u.ord) as ord
+          from pg_catalog.unnest(p_service_ids) with ordinality as u(id, ord)
+         group by u.id
+    ), updated as (
+        update public.services s
+           set verification_status = coalesce(p_verification_status, s.verification_status),
+               published = coalesce(p_published, s.published),
+               reviewed_by = p_actor,
+               last_admin_review = pg_catalog.now(),
+               updated_at = pg_catalog.now()
+          from input i
+         where s.id = i.id
+     returning s.id
+    )
+    select (select pg_catalog.count(*) from updated)::int,
+           coalesce((select pg_catalog.array_agg(i.id order by i.ord)
+                       from input i where not exists (select 1 from updated d where d.id = i.id)), '{}');
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function pilot_private.apply_service_status(text[], text, boolean, uuid) is
+    'Updates verification_status/published of services, reviewed_by = p_actor. Runs as its caller.';
+
+-- Does this user id belong to an app admin? (The backend path's check of p_admin_user_id.)
+create function pilot_private.user_is_admin(p_user_id uuid) returns boolean
+    language plpgsql stable
+    security definer
+    set search_path = ''
+as $$
+begin
+    return exists (select 1 from public.app_admins a where a.user_id = p_user_id);
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function pilot_private.user_is_admin(uuid) is 'True when the given user id is in public.app_admins.';
+
+-- The privileged part: for signed-in admins. Checks everything itself, so calling it directly
+-- grants nothing the public entry point would not.
+create function pilot_private.bulk_update_service_status_as_admin(
+    p_service_ids text[], p_verification_status text, p_published boolean, p_admin_user_id uuid
+) returns table (updated_count int, failed_ids text[])
+    language plpgsql volatile
+    security definer
+    set search_path = ''
+as $$
+declare
+    me uuid := pilot_private.uid();
+begin
+    if me is null then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: not signed in';
+    end if;
+    perform pilot_private.check_bulk_update_args(p_service_ids, p_verification_status, p_published);
+    if not pilot_private.is_admin() then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: the caller is not an app admin (public.app_admins)';
+    end if;
+    if p_admin_user_id is not null and p_admin_user_id <> me then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: p_admin_user_id must be the caller';
+    end if;
+    return query select * from pilot_private.apply_service_status(p_service_ids, p_verification_status, p_published, me);
+end
+$$;
+comment on function pilot_private.bulk_update_service_status_as_admin(text[], text, boolean, uuid) is
+    'Privileged part of bulk_update_service_status: signed-in app admins only; reviewed_by is the caller.';
+
+create function public.bulk_update_service_status(
+    p_service_ids text[],
+    p_verification_status text default null,
+    p_published boolean default null,
+    p_admin_user_id uuid default null
+) returns table (updated_count int, failed_ids text[])
+    language plpgsql volatile
+    security invoker
+    set search_path = ''
+as $$
+begin
+    if pilot_private.is_backend() then
+        perform pilot_private.check_bulk_update_args(p_service_ids, p_verification_status, p_published);
+        if p_admin_user_id is null then
+            raise exception using errcode = '42501',
+                message = 'bulk_update_service_status: a backend caller must name the acting admin in p_admin_user_id';
+        end if;
+        if not pilot_private.user_is_admin(p_admin_user_id) then
+            raise exception using errcode = '42501',
+                message = 'bulk_update_service_status: p_admin_user_id is not an app admin (public.app_admins)';
+        end if;
+        return query select * from pilot_private.apply_service_status(
+            p_service_ids, p_verification_status, p_published, p_admin_user_id);
+    else
+        return query select * from pilot_private.bulk_update_service_status_as_admin(
+            p_service_ids, p_verification_status, p_published, p_admin_user_id);
+    end if;
+end
+$$;
+comment on function public.bulk_update_service_status(text[], text, boolean, uuid) is
+$$Set verification_status and/or published on up to 1000 services at once (app admins only).
+Admins are the rows of app_admins — never a JWT claim a user can set. p_admin_user_id, when given, must be the caller; reviewed_by is the caller. Backend jobs (service_role) must name the acting admin in p_admin_user_id. p_verification_status is L0, L1, L2 or L3. Returns how many services were updated and the ids (in input order) that matched none. Errors: 42501 not an admin, 22023 bad arguments.$$;

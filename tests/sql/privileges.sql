@@ -1,0 +1,58 @@
+-- SPEC §2, §4, postgrest-contract.md §4–§5 on the host fixture, whose default privileges grant
+-- anon everything new in public: anon holds nothing of the extension's tables, and nothing of the
+-- extension that anon can execute is SECURITY DEFINER; every SECURITY DEFINER function has a fixed
+-- search_path; policies use the (select ...) form and only pilot_private helpers.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+set client_min_messages = warning;
+\i tests/fixtures/host_baseline.sql
+create extension pgtap;
+create extension pilot_guardrails;
+
+select plan(9);
+
+create temp view ext_members as
+select d.classid, d.objid from pg_depend d
+ where d.refclassid = 'pg_extension'::regclass and d.deptype = 'e'
+   and d.refobjid = (select oid from pg_extension where extname = 'pilot_guardrails');
+
+select is((select count(*)::int from ext_members m join pg_class c on c.oid = m.objid
+            where m.classid = 'pg_class'::regclass and c.relkind = 'r'), 9, 'nine pilot tables');
+select is((select array_agg(c.relname::text order by c.relname)
+             from ext_members m join pg_class c on c.oid = m.objid
+            where m.classid = 'pg_class'::regclass and c.relkind = 'r'
+              and (has_table_privilege('anon', c.oid, 'select, insert, update, delete, truncate, references, trigger')
+                   or has_any_column_privilege('anon', c.oid, 'select, insert, update, references'))),
+          null, 'anon holds no privilege on any pilot table, despite the default privileges');
+select is((select array_agg(c.relname::text order by c.relname)
+             from ext_members m join pg_class c on c.oid = m.objid
+            where m.classid = 'pg_class'::regclass and c.relkind = 'r' and not c.relrowsecurity),
+          null, 'row-level security is enabled on every pilot table');
+select is((select array_agg(p.oid::regprocedure::text order by 1)
+             from ext_members m join pg_proc p on p.oid = m.objid
+            where m.classid = 'pg_proc'::regclass and p.prosecdef and has_function_privilege('anon', p.oid, 'execute')),
+          null, 'nothing anon can execute is SECURITY DEFINER');
+select is((select array_agg(p.oid::regprocedure::text order by 1)
+             from ext_members m join pg_proc p on p.oid = m.objid
+            where m.classid = 'pg_proc'::regclass and has_function_privilege('anon', p.oid, 'execute')),
+          null, 'anon can execute no function of the extension at all');
+select is((select array_agg(p.oid::regprocedure::text order by 1)
+             from ext_members m join pg_proc p on p.oid = m.objid
+            where m.classid = 'pg_proc'::regclass and p.prosecdef
+              and not coalesce('search_path=""' = any (p.proconfig), false)),
+          null, 'every SECURITY DEFINER function has search_path ''''');
+select is((select array_agg(p.oid::regprocedure::text order by 1)
+             from ext_members m join pg_proc p on p.oid = m.objid
+            where m.classid = 'pg_proc'::regclass and p.prosecdef and p.pronamespace = 'public'::regnamespace),
+          null, 'no SECURITY DEFINER function in the exposed schema public');
+select is((select array_agg(format('%s.%s', tablename, policyname) order by 1) from pg_policies
+            where tablename like any (array['pilot%', 'service_operational%'])
+              and (coalesce(qual, '') || coalesce(with_check, '')) ~ '(auth\.|public\.|(^|[^.])is_admin\(|organization_members|app_admins)'),
+          null, 'policies never name a host table, auth.* or the host''s is_admin()');
+select is((select array_agg(format('%s.%s', tablename, policyname) order by 1) from pg_policies
+            where tablename like any (array['pilot%', 'service_operational%'])
+              and ((coalesce(qual, '') || coalesce(with_check, '')) ~ 'pilot_private\.(is_admin|member_orgs|uid)\('
+                   and (coalesce(qual, '') || coalesce(with_check, '')) !~ '\( SELECT pilot_private\.'
+                   or roles <> '{authenticated}')),
+          null, 'policies are TO authenticated and call helpers as (select ...)');
+select * from finish();
