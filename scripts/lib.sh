@@ -26,7 +26,9 @@ cluster_start() {
     as_postgres "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
     local port
     port=$(free_port "${PORT_BASE:-55432}")
-    as_postgres "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w -t 60 \
+    # RUST_BACKTRACE=1 in the server: a Rust backtrace must never reach a client's DETAIL, and the
+    # tests prove it with the variable set (notes/pgrx-errors.md).
+    as_postgres env RUST_BACKTRACE=1 "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w -t 60 \
         -o "-p $port -k $CLUSTER_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" start >/dev/null
     export PGHOST=$CLUSTER_DIR PGPORT=$port PGUSER=postgres CLUSTER_DIR
 }

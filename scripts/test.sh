@@ -4,7 +4,8 @@
 #   2. pg        in-database #[pg_test]s via `cargo pgrx test`
 #   3. sql       pgTAP files in tests/sql/ through pg_prove, each in a fresh database of a throwaway
 #                cluster where the extension was installed with CREATE EXTENSION, as a user does it
-#   4. scenario  tests/scenarios/*.sh: what needs more than one database or session (backups, …)
+#   4. replay    tests/postgrest_replay.rs: each endpoint as PostgREST calls it, status and database state
+#   5. scenario  tests/scenarios/*.sh: what needs more than one database or session (backups, …)
 # Exits non-zero on any failure; clusters are stopped and removed whatever happens.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -77,7 +78,17 @@ if install_extension; then
         grep -E '^ *not ok' -A6 "$LOG_DIR/$db.tap" | sed 's/^/      /'
     done
 
-    echo "== 4. scenarios (several databases or sessions)"
+    echo "== 4. PostgREST replay (tests/postgrest_replay.rs, as the authenticator role)"
+    createdb replay
+    psql_q -d replay -f tests/fixtures/host_baseline.sql >/dev/null 2>&1
+    psql_q -d replay -c "create extension pilot_guardrails"
+    PILOT_REPLAY_DSN="host=127.0.0.1 port=$PGPORT user=authenticator dbname=replay" \
+    PILOT_ADMIN_DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=replay" \
+        cargo test --test postgrest_replay -- --test-threads=1 >"$LOG_DIR/replay.log" 2>&1
+    count_cargo "$LOG_DIR/replay.log"
+    grep -E '^test result:|FAILED|panicked' "$LOG_DIR/replay.log" | sed 's/^/   /'
+
+    echo "== 5. scenarios (several databases or sessions)"
     for f in tests/scenarios/*.sh; do
         name=$(basename "$f" .sh)
         bash "$f" >"$LOG_DIR/$name.tap" 2>&1

@@ -14,3 +14,10 @@ create function public.pilot_disallowed_key_paths(payload jsonb) returns text[]
 comment on function public.pilot_disallowed_key_paths(jsonb) is
 $$Every path at which a privacy-forbidden key occurs.
 Keys query, query_text, message, user_text and notes are forbidden at any depth, compared after removing default-ignorable code points, NFKC and full case folding. Paths are dotted (meta.items.2.Notes); the list is complete, in document order.$$;
+
+-- The same validator under a private name, for the recorders (search_path '' and schema-qualified,
+-- independent of what a user does to the public entry point).
+create function pilot_private.validate(kind text, payload jsonb) returns jsonb
+    language c immutable strict parallel safe
+    as 'MODULE_PATHNAME', 'pilot_validate';
+comment on function pilot_private.validate(text, jsonb) is 'pilot_validate() for the recorders.';

@@ -67,5 +67,19 @@ grant execute on function pilot_private.check_bulk_update_args(text[], text, boo
 grant execute on function pilot_private.apply_service_status(text[], text, boolean, uuid) to service_role;
 grant execute on function pilot_private.user_is_admin(uuid) to service_role;
 
+-- Recorders (SPEC §7): signed-in users and backend jobs, never anon.
+grant execute on function pilot_private.validate(text, jsonb) to authenticated, service_role;
+grant execute on function pilot_private.check_caller_and_payload(text, text, jsonb) to authenticated, service_role;
+grant execute on function pilot_private.check_host_rows(text, jsonb) to authenticated, service_role;
+grant execute on function public.pilot_record_contact_attempt(jsonb) to authenticated, service_role;
+grant execute on function public.pilot_record_referral(jsonb) to authenticated, service_role;
+grant execute on function public.pilot_update_referral(uuid, jsonb) to authenticated, service_role;
+grant execute on function public.pilot_record_integration_feasibility(jsonb) to authenticated, service_role;
+grant execute on function public.pilot_record_connection(jsonb) to authenticated, service_role;
+grant execute on function public.pilot_record_service_scope(jsonb) to authenticated, service_role;
+grant execute on function public.pilot_record_service_status(jsonb) to authenticated, service_role;
+grant execute on function public.pilot_record_data_decay_audit(jsonb) to authenticated, service_role;
+grant execute on function public.pilot_record_preference_fit(jsonb) to authenticated, service_role;
+
 -- pilot_bootstrap_host() creates host objects: for the database owner, never for an API role.
 revoke all on function public.pilot_bootstrap_host() from authenticated, service_role;

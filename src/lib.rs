@@ -31,7 +31,8 @@ extension_sql_file!("../sql/30_host_bootstrap.sql", name = "host_bootstrap", req
 extension_sql_file!("../sql/40_tables.sql", name = "tables", requires = ["host_bootstrap"]);
 extension_sql_file!("../sql/50_policies.sql", name = "policies", requires = ["tables"]);
 extension_sql_file!("../sql/60_admin.sql", name = "admin", requires = ["policies"]);
-extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["admin"], finalize);
+extension_sql_file!("../sql/70_recorders.sql", name = "recorders", requires = ["admin"]);
+extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["recorders"], finalize);
 
 // ---------------------------------------------------------------------------------------------
 // C entry points. They are declared by hand in `sql/10_rust_functions.sql` rather than through

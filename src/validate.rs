@@ -132,6 +132,8 @@ pub static KINDS: &[Kind] = &[
             req("owners", Ty::Codes { max: 100, min_items: 1 }),
             opt("violations", Ty::Codes { max: 100, min_items: 0 }),
             opt("compensating_controls", Ty::Codes { max: 100, min_items: 0 }),
+            // Not in SPEC §7's field list, but §3 gives every table a pilot_cycle_id: accepted, optional.
+            opt("pilot_cycle_id", CODE),
         ],
         rules: |v, issues| match v.text("decision") {
             Some(b"go") if v.items("violations").unwrap_or(0) > 0 => {

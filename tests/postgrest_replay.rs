@@ -1,0 +1,263 @@
+//! SPEC §7 end to end, as PostgREST serves it: each request is replayed with PostgREST's exact
+//! protocol (tests/support/postgrest.rs) as the `authenticator` login role, and each case asserts
+//! the HTTP status **and** the database state afterwards (row written or not).
+//!
+//! Needs a database with the host fixture and the extension installed: `scripts/test.sh` prepares
+//! it and sets PILOT_REPLAY_DSN (authenticator) and PILOT_ADMIN_DSN (superuser). Without them the
+//! tests are skipped with a message (they are not part of the plain `cargo test` layer).
+
+#[path = "support/postgrest.rs"]
+mod postgrest;
+
+use postgres::{Client, NoTls};
+use postgrest::{PostgRest, Request, Response};
+use serde_json::{json, Value};
+
+const ORG_A: &str = "a0000000-0000-4000-8000-00000000000a";
+const ORG_B: &str = "b0000000-0000-4000-8000-00000000000b";
+const ADMIN: &str = "11111111-1111-4111-8111-111111111111";
+const EDITOR_A: &str = "22222222-2222-4222-8222-222222222222";
+const VIEWER_A: &str = "33333333-3333-4333-8333-333333333333";
+const OWNER_B: &str = "44444444-4444-4444-8444-444444444444";
+const NOBODY: &str = "55555555-5555-4555-8555-555555555555";
+const SECRET: &str = "my-landlord-threatened-me-today";
+
+fn user(sub: &str) -> Option<Value> {
+    Some(json!({"role": "authenticated", "sub": sub, "aud": "authenticated"}))
+}
+
+struct Env {
+    api: PostgRest,
+    admin: Client,
+}
+
+fn env() -> Option<Env> {
+    let (Ok(replay), Ok(admin)) = (std::env::var("PILOT_REPLAY_DSN"), std::env::var("PILOT_ADMIN_DSN")) else {
+        eprintln!("PILOT_REPLAY_DSN / PILOT_ADMIN_DSN not set: skipped (scripts/test.sh runs these)");
+        return None;
+    };
+    Some(Env {
+        api: PostgRest::connect(&replay, "public").expect("connect as authenticator"),
+        admin: Client::connect(&admin, NoTls).expect("connect as superuser"),
+    })
+}
+
+impl Env {
+    fn count(&mut self, sql: &str) -> i64 {
+        self.admin.query_one(sql, &[]).expect("count").get(0)
+    }
+    fn post(&mut self, function: &str, jwt: Option<Value>, body: &Value) -> Response {
+        self.api.request(&Request::post(function, jwt, &body.to_string()))
+    }
+}
+
+fn contact(cycle: &str, org: &str, service: &str) -> Value {
+    json!({
+        "pilot_cycle_id": cycle, "service_id": service, "recorded_by_org_id": org,
+        "entity_key_hash": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+        "attempt_channel": "phone", "attempt_outcome": "no_response",
+        "attempted_at": "2026-06-01T10:00:00Z", "resolved_at": "2026-06-01T10:05:00+00:00"
+    })
+}
+
+/// Asserts the status, and that no error carries a Rust backtrace or source path (the server runs
+/// with RUST_BACKTRACE=1 under scripts/test.sh).
+fn assert_status(r: &Response, status: u16, what: &str) {
+    assert_eq!(r.status, status, "{what}: got {} {}", r.status, r.body);
+    let text = r.body.to_string();
+    assert!(!text.contains("backtrace") && !text.contains(".rs:"), "{what}: a backtrace leaked: {text}");
+}
+
+#[test]
+fn contact_attempt_endpoint() {
+    let Some(mut e) = env() else { return };
+    e.admin.batch_execute("delete from pilot_contact_attempt_events where pilot_cycle_id = 'replay-contact'").unwrap();
+    let rows = |e: &mut Env| e.count("select count(*) from pilot_contact_attempt_events where pilot_cycle_id = 'replay-contact'");
+
+    // 200: stored, returned with its id, hash lower-case, and the transaction was READ WRITE.
+    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &contact("replay-contact", ORG_A, "svc-shelter"));
+    assert_status(&r, 200, "editor records an attempt");
+    assert_eq!(r.access_mode, "READ WRITE");
+    let id = r.body["id"].as_str().expect("id").to_string();
+    assert_eq!(r.body["entity_key_hash"], "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+    assert_eq!(e.count(&format!("select count(*) from pilot_contact_attempt_events where id = '{id}'")), 1);
+
+    // 400: invalid payload, every issue in details, nothing written.
+    let mut bad = contact("replay-contact", ORG_A, "svc-shelter");
+    bad["attempt_channel"] = json!("pigeon");
+    bad["attempted_at"] = json!("2026-06-01 10:00:00");
+    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &bad);
+    assert_status(&r, 400, "invalid payload");
+    assert_eq!(r.code(), Some("22023"));
+    let details: Value = serde_json::from_str(r.body["details"].as_str().unwrap()).unwrap();
+    // jsonb key order: attempted_at (12 characters) before attempt_channel (15).
+    assert_eq!(details[0]["path"], "attempted_at");
+    assert_eq!(details[0]["code"], "invalid_timestamp");
+    assert_eq!(details[1]["path"], "attempt_channel");
+    assert_eq!(details[1]["code"], "invalid_enum");
+    assert_eq!(rows(&mut e), 1);
+
+    // 400: a privacy key deep inside, reported by path and code, the secret nowhere in the response.
+    let mut private = contact("replay-contact", ORG_A, "svc-shelter");
+    private["meta"] = json!({"items": [{"Notes": SECRET}]});
+    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &private);
+    assert_status(&r, 400, "privacy key");
+    let details: Value = serde_json::from_str(r.body["details"].as_str().unwrap()).unwrap();
+    assert_eq!(details[0], json!({"path": "meta.items.0.Notes", "code": "disallowed_privacy_key",
+                                  "message": "this key is not allowed anywhere in a pilot payload: it could carry raw user text"}));
+    assert!(!r.body.to_string().contains(SECRET), "the secret leaked: {}", r.body);
+    assert_eq!(rows(&mut e), 1);
+
+    // 401: no JWT means the anon role, which holds no EXECUTE.
+    let r = e.post("pilot_record_contact_attempt", None, &contact("replay-contact", ORG_A, "svc-shelter"));
+    assert_status(&r, 401, "anon");
+    assert_eq!(r.code(), Some("42501"));
+    // 403: an authenticated token without a uuid sub.
+    let r = e.post("pilot_record_contact_attempt", Some(json!({"role": "authenticated", "sub": "not-a-uuid"})),
+                   &contact("replay-contact", ORG_A, "svc-shelter"));
+    assert_status(&r, 403, "no user id");
+    // 403: a viewer (member without write rights), a non-member, a writer of another organization.
+    for (who, sub) in [("viewer", VIEWER_A), ("non-member", NOBODY), ("owner of B", OWNER_B)] {
+        let r = e.post("pilot_record_contact_attempt", user(sub), &contact("replay-contact", ORG_A, "svc-shelter"));
+        assert_status(&r, 403, who);
+        assert!(r.body["message"].as_str().unwrap().contains("recorded_by_org_id"), "{}", r.body);
+    }
+    assert_eq!(rows(&mut e), 1);
+
+    // 409: a service that does not exist.
+    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &contact("replay-contact", ORG_A, "svc-nowhere"));
+    assert_status(&r, 409, "unknown service");
+    assert_eq!(r.code(), Some("23503"));
+    assert_eq!(r.body["message"], "service_id: no service with this id exists (public.services)");
+    assert_eq!(rows(&mut e), 1);
+
+    // 200 for service_role (a backend job records for any organization).
+    let r = e.post("pilot_record_contact_attempt", Some(json!({"role": "service_role"})), &contact("replay-contact", ORG_B, "svc-food"));
+    assert_status(&r, 200, "service_role");
+    assert_eq!(rows(&mut e), 2);
+
+    // 501: the table is gone (renamed); nothing written anywhere, the caller told what is missing.
+    e.admin.batch_execute("alter table pilot_contact_attempt_events rename to pilot_contact_attempt_events_away").unwrap();
+    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &contact("replay-contact", ORG_A, "svc-shelter"));
+    e.admin.batch_execute("alter table pilot_contact_attempt_events_away rename to pilot_contact_attempt_events").unwrap();
+    assert_status(&r, 501, "missing storage");
+    assert_eq!(r.code(), Some("PT501"));
+    assert!(r.body["message"].as_str().unwrap().contains("pilot_contact_attempt_events"), "{}", r.body);
+    assert_eq!(rows(&mut e), 2);
+}
+
+#[test]
+fn referral_endpoints() {
+    let Some(mut e) = env() else { return };
+    e.admin.batch_execute("delete from pilot_referral_events where pilot_cycle_id = 'replay-ref'").unwrap();
+    let create = json!({"pilot_cycle_id": "replay-ref", "source_org_id": ORG_A, "target_service_id": "svc-food",
+                        "created_at": "2026-06-01T10:00:00Z", "updated_at": "2026-06-01T10:00:00Z"});
+    let r = e.post("pilot_record_referral", user(EDITOR_A), &create);
+    assert_status(&r, 200, "create referral");
+    assert_eq!(r.body["referral_state"], "initiated");
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let state = |e: &mut Env| -> String {
+        e.admin
+            .query_one(&format!("select referral_state || ' ' || updated_at::text from pilot_referral_events where id = '{id}'"), &[])
+            .unwrap()
+            .get(0)
+    };
+
+    let update = |state: &str, at: &str| json!({"referral_id": id, "payload": {
+        "source_org_id": ORG_A, "referral_state": state, "updated_at": at, "terminal_at": at}});
+
+    // Invalid create, anon, viewer.
+    let mut bad = create.clone();
+    bad["referral_state"] = json!("failed"); // terminal without terminal_at
+    assert_status(&e.post("pilot_record_referral", user(EDITOR_A), &bad), 400, "terminal without terminal_at");
+    assert_status(&e.post("pilot_record_referral", None, &create), 401, "anon create");
+    assert_status(&e.post("pilot_record_referral", user(VIEWER_A), &create), 403, "viewer create");
+    assert_eq!(e.count("select count(*) from pilot_referral_events where pilot_cycle_id = 'replay-ref'"), 1);
+
+    // PATCH: named arguments (json_to_record path). Unknown id, other organization: 404.
+    let unknown = json!({"referral_id": "00000000-0000-4000-8000-000000000000", "payload": {
+        "source_org_id": ORG_A, "referral_state": "connected", "updated_at": "2026-06-02T10:00:00Z", "terminal_at": "2026-06-02T10:00:00Z"}});
+    let r = e.post("pilot_update_referral", user(EDITOR_A), &unknown);
+    assert_status(&r, 404, "unknown referral");
+    assert_eq!(r.code(), Some("PT404"));
+    let mut other = update("connected", "2026-06-02T10:00:00Z");
+    other["payload"]["source_org_id"] = json!(ORG_B);
+    assert_status(&e.post("pilot_update_referral", user(OWNER_B), &other), 404, "another organization's referral");
+    assert_status(&e.post("pilot_update_referral", user(OWNER_B), &update("connected", "2026-06-02T10:00:00Z")), 403,
+                  "writer of B naming A");
+    assert_status(&e.post("pilot_update_referral", user(VIEWER_A), &update("connected", "2026-06-02T10:00:00Z")), 403,
+                  "viewer update");
+    assert_status(&e.post("pilot_update_referral", None, &update("connected", "2026-06-02T10:00:00Z")), 401, "anon update");
+    // Inconsistent with the stored row: updated_at before the stored one.
+    let r = e.post("pilot_update_referral", user(EDITOR_A), &update("connected", "2026-05-31T10:00:00Z"));
+    assert_status(&r, 400, "updated_at before the stored one");
+    assert!(r.body["details"].as_str().unwrap().contains("rule_violation"));
+    assert_eq!(state(&mut e), "initiated 2026-06-01 10:00:00+00");
+
+    // initiated → connected, then nothing moves it again.
+    let r = e.post("pilot_update_referral", user(EDITOR_A), &update("connected", "2026-06-02T10:00:00Z"));
+    assert_status(&r, 200, "connect");
+    assert_eq!(r.body["referral_state"], "connected");
+    assert_eq!(state(&mut e), "connected 2026-06-02 10:00:00+00");
+    let r = e.post("pilot_update_referral", user(EDITOR_A), &update("failed", "2026-06-03T10:00:00Z"));
+    assert_status(&r, 409, "terminal");
+    assert_eq!(r.code(), Some("PT409"));
+    let r = e.post("pilot_update_referral", Some(json!({"role": "service_role"})), &update("client_withdrew", "2026-06-03T10:00:00Z"));
+    assert_status(&r, 409, "terminal, even for service_role");
+    assert_eq!(state(&mut e), "connected 2026-06-02 10:00:00+00");
+
+    // 501 when the referral table is missing.
+    e.admin.batch_execute("alter table pilot_referral_events rename to pilot_referral_events_away").unwrap();
+    let r = e.post("pilot_record_referral", user(EDITOR_A), &create);
+    e.admin.batch_execute("alter table pilot_referral_events_away rename to pilot_referral_events").unwrap();
+    assert_status(&r, 501, "missing referral storage");
+    assert_eq!(e.count("select count(*) from pilot_referral_events where pilot_cycle_id = 'replay-ref'"), 1);
+}
+
+#[test]
+fn integration_feasibility_endpoint() {
+    let Some(mut e) = env() else { return };
+    e.admin.batch_execute("delete from pilot_integration_feasibility_decisions where redline_checklist_version = 'v2.1'").unwrap();
+    let body = json!({"decision": "conditional", "decision_date": "2026-06-30", "redline_checklist_version": "v2.1",
+                      "owners": ["platform-team"], "violations": ["R7"], "compensating_controls": ["C3"]});
+    let rows = |e: &mut Env| e.count("select count(*) from pilot_integration_feasibility_decisions where redline_checklist_version = 'v2.1'");
+    let r = e.post("pilot_record_integration_feasibility", user(ADMIN), &body);
+    assert_status(&r, 200, "admin records a decision");
+    assert_eq!(r.body["created_by"], ADMIN);
+    assert_status(&e.post("pilot_record_integration_feasibility", user(EDITOR_A), &body), 403, "editor");
+    assert_status(&e.post("pilot_record_integration_feasibility", None, &body), 401, "anon");
+    let mut go = body.clone();
+    go["decision"] = json!("go");
+    let r = e.post("pilot_record_integration_feasibility", user(ADMIN), &go);
+    assert_status(&r, 400, "go with violations");
+    assert_eq!(rows(&mut e), 1);
+}
+
+#[test]
+fn hardened_bulk_update_over_http() {
+    let Some(mut e) = env() else { return };
+    let body = json!({"p_service_ids": ["svc-legal", "svc-unknown"], "p_verification_status": "L2"});
+    let r = e.post("bulk_update_service_status", user(ADMIN), &body);
+    assert_status(&r, 200, "admin");
+    assert_eq!(r.body, json!([{"updated_count": 1, "failed_ids": ["svc-unknown"]}]));
+    let forged = Some(json!({"role": "authenticated", "sub": NOBODY, "user_metadata": {"role": "admin"}}));
+    assert_status(&e.post("bulk_update_service_status", forged, &body), 403, "user_metadata admin");
+    assert_status(&e.post("bulk_update_service_status", None, &body), 401, "anon");
+}
+
+#[test]
+fn get_runs_read_only() {
+    let Some(mut e) = env() else { return };
+    let r = e.api.request(&Request::get("pilot_disallowed_key_paths", user(EDITOR_A), &[("payload", r#"{"query": 1}"#)]));
+    assert_status(&r, 200, "GET of an immutable function");
+    assert_eq!(r.access_mode, "READ ONLY");
+    assert_eq!(r.body, json!(["query"]));
+    // A recorder over GET gets PostgREST's read-only transaction and cannot write: 25006 → 405.
+    let r = e.api.request(&Request::get("pilot_update_referral", user(EDITOR_A), &[
+        ("referral_id", "00000000-0000-4000-8000-000000000000"),
+        ("payload", &json!({"source_org_id": ORG_A, "referral_state": "initiated", "updated_at": "2026-06-02T10:00:00Z"}).to_string()),
+    ]));
+    assert_eq!(r.access_mode, "READ ONLY");
+    assert_status(&r, 405, "a writing function over GET");
+    assert_eq!(r.code(), Some("25006"));
+}

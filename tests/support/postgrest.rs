@@ -1,0 +1,397 @@
+//! A replay of what PostgREST (v12/v13) does on its database connection for one RPC request, over
+//! a real connection, so the extension's HTTP behaviour is tested without a PostgREST binary.
+//! Source of every rule: `../shared/spec/postgrest-contract.md` (§ numbers below refer to it).
+//!
+//! Per request (§1): one transaction `BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY|READ WRITE`;
+//! one `select set_config(k, v, true), …` in PostgREST's order (search_path, the impersonated role's
+//! own settings, role, request.jwt.claims, request.method, request.path, request.headers,
+//! request.cookies); the main query in PostgREST's shape (`WITH pgrst_source AS (...) SELECT ...`);
+//! then `COMMIT`, or `ABORT` on error. The SQLSTATE of an error becomes the HTTP status with
+//! PostgREST's table (§2). Functions are resolved from a schema cache built the way PostgREST
+//! builds it (§1, "Resolution happens in the schema cache").
+
+#![allow(dead_code)]
+
+use postgres::types::Type;
+use postgres::{Client, NoTls};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+pub const ANON_ROLE: &str = "anon";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// One cached function of the exposed schema.
+#[derive(Debug, Clone)]
+pub struct Proc {
+    pub name: String,
+    /// Names of the input arguments ("" when unnamed) and their types (format_type spelling).
+    pub args: Vec<(String, String)>,
+    /// How many trailing arguments have defaults.
+    pub n_defaults: usize,
+    /// 'i', 's' or 'v'.
+    pub volatility: char,
+    /// Returns rows (SETOF or TABLE) rather than one scalar.
+    pub returns_rows: bool,
+}
+
+impl Proc {
+    fn single_unnamed_body_arg(&self) -> bool {
+        self.args.len() == 1
+            && self.args[0].0.is_empty()
+            && matches!(self.args[0].1.as_str(), "json" | "jsonb" | "text" | "xml" | "bytea")
+    }
+    fn required(&self) -> &[(String, String)] {
+        &self.args[..self.args.len() - self.n_defaults]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// `/rpc/<function>`
+    pub path: String,
+    /// The JWT payload; None means no Authorization header (PostgREST uses the anon role).
+    pub jwt: Option<Value>,
+    /// Request body (POST).
+    pub body: Option<String>,
+    /// Query string parameters (GET).
+    pub query: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn post(function: &str, jwt: Option<Value>, body: &str) -> Self {
+        Request { method: Method::Post, path: format!("/rpc/{function}"), jwt, body: Some(body.to_string()), query: vec![] }
+    }
+    pub fn get(function: &str, jwt: Option<Value>, query: &[(&str, &str)]) -> Self {
+        Request {
+            method: Method::Get,
+            path: format!("/rpc/{function}"),
+            jwt,
+            body: None,
+            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+    /// The transaction access mode the request ran in ("READ ONLY" / "READ WRITE").
+    pub access_mode: &'static str,
+}
+
+impl Response {
+    pub fn code(&self) -> Option<&str> {
+        self.body.get("code").and_then(Value::as_str)
+    }
+}
+
+/// PostgREST's SQLSTATE → HTTP status table (§2, `Error.hs` `pgErrorStatus`).
+pub fn http_status(sqlstate: &str, message: &str, role: &str) -> u16 {
+    let starts = |p: &str| sqlstate.starts_with(p);
+    if let Some(rest) = sqlstate.strip_prefix("PT") {
+        return rest.parse().unwrap_or(500);
+    }
+    match sqlstate {
+        "53400" => return 500,
+        "57P01" => return 503,
+        "23503" | "23505" => return 409,
+        "25006" => return 405,
+        "21000" => return if message.ends_with("requires a WHERE clause") { 400 } else { 500 },
+        "22023" => return 400,
+        "P0001" => return 400,
+        "42883" | "42P01" => return 404,
+        "42501" => return if role == ANON_ROLE { 401 } else { 403 },
+        "42P17" => return 500,
+        _ => {}
+    }
+    if starts("08") || starts("53") {
+        return 503;
+    }
+    if starts("0L") || starts("0P") || starts("28") {
+        return 403;
+    }
+    for p in ["09", "25", "2D", "38", "39", "3B", "40", "54", "55", "57", "58", "F0", "HV", "P0", "XX"] {
+        if starts(p) {
+            return 500;
+        }
+    }
+    400
+}
+
+pub struct PostgRest {
+    client: Client,
+    schema: String,
+    procs: HashMap<String, Vec<Proc>>,
+    role_settings: HashMap<String, Vec<(String, String)>>,
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+impl PostgRest {
+    /// Connect as the authenticator role (a NOINHERIT login role granted the API roles) and build
+    /// the schema cache of `schema`.
+    pub fn connect(dsn: &str, schema: &str) -> Result<Self, postgres::Error> {
+        let client = Client::connect(dsn, NoTls)?;
+        let mut api = PostgRest { client, schema: schema.to_string(), procs: HashMap::new(), role_settings: HashMap::new() };
+        api.reload_schema_cache()?;
+        Ok(api)
+    }
+
+    /// The schema cache: non-trigger `prokind = 'f'` functions of the exposed schema whose
+    /// arguments are all named, or that have exactly one unnamed json/jsonb/text/xml/bytea argument.
+    pub fn reload_schema_cache(&mut self) -> Result<(), postgres::Error> {
+        self.procs.clear();
+        let rows = self.client.query(
+            "select p.proname::text, p.provolatile::text, p.proretset or t.typtype = 'c' or t.oid = 'record'::regtype,
+                    p.pronargs::int, p.pronargdefaults::int,
+                    coalesce(p.proargnames[1:p.pronargs], array_fill(''::text, array[p.pronargs])),
+                    array(select format_type(a, null) from unnest(p.proargtypes) a)
+               from pg_proc p join pg_type t on t.oid = p.prorettype
+              where p.pronamespace = $1::text::regnamespace and p.prokind = 'f' and t.typname <> 'trigger'",
+            &[&self.schema],
+        )?;
+        for row in rows {
+            let names: Vec<Option<String>> = row.get(5);
+            let types: Vec<String> = row.get(6);
+            let args: Vec<(String, String)> =
+                names.into_iter().map(|n| n.unwrap_or_default()).zip(types).collect();
+            let all_named = args.iter().all(|(n, _)| !n.is_empty());
+            let proc = Proc {
+                name: row.get(0),
+                args,
+                n_defaults: row.get::<_, i32>(4) as usize,
+                volatility: row.get::<_, String>(1).chars().next().unwrap_or('v'),
+                returns_rows: row.get(2),
+            };
+            if all_named || proc.single_unnamed_body_arg() {
+                self.procs.entry(proc.name.clone()).or_default().push(proc);
+            }
+        }
+        self.role_settings.clear();
+        let rows = self.client.query(
+            "select r.rolname::text, unnest(s.setconfig)
+               from pg_db_role_setting s join pg_roles r on r.oid = s.setrole
+              where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))",
+            &[],
+        )?;
+        for row in rows {
+            let role: String = row.get(0);
+            let setting: String = row.get(1);
+            if let Some((k, v)) = setting.split_once('=') {
+                self.role_settings.entry(role).or_default().push((k.to_string(), v.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Direct access to the connection (as authenticator), e.g. for SET in tests.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn error(status: u16, code: &str, message: &str) -> Response {
+        Response { status, body: json!({"code": code, "message": message, "details": null, "hint": null}), access_mode: "" }
+    }
+
+    /// Pick the function and build `<call>` plus its parameters (all sent as text).
+    fn plan(&self, req: &Request) -> Result<(Proc, String, Vec<String>), Response> {
+        let name = req.path.strip_prefix("/rpc/").ok_or_else(|| Self::error(404, "PGRST125", "invalid path"))?;
+        let candidates = self.procs.get(name).cloned().unwrap_or_default();
+        let qualified = format!("{}.{}", quote_ident(&self.schema), quote_ident(name));
+        let keys: Vec<String> = match req.method {
+            Method::Get => req.query.iter().map(|(k, _)| k.clone()).collect(),
+            Method::Post => match req.body.as_deref().map(serde_json::from_str::<Value>) {
+                Some(Ok(Value::Object(m))) => m.keys().cloned().collect(),
+                _ => vec![],
+            },
+        };
+        // Named overloads whose required params are all given and whose keys are all params.
+        let named: Vec<&Proc> = candidates
+            .iter()
+            .filter(|p| !p.single_unnamed_body_arg())
+            .filter(|p| {
+                p.required().iter().all(|(n, _)| keys.contains(n)) && keys.iter().all(|k| p.args.iter().any(|(n, _)| n == k))
+            })
+            .collect();
+        let chosen = match named.len() {
+            1 => named[0].clone(),
+            0 => match candidates.iter().find(|p| p.single_unnamed_body_arg()) {
+                Some(p) if req.method == Method::Post => {
+                    // Fallback: the whole body, positionally.
+                    let call = format!(
+                        "SELECT pgrst_call.pgrst_scalar FROM (SELECT $1::{ty} AS json_data) pgrst_payload, \
+                         LATERAL (SELECT {qualified}(pgrst_payload.json_data) pgrst_scalar) pgrst_call",
+                        ty = p.args[0].1
+                    );
+                    return Ok((p.clone(), call, vec![req.body.clone().unwrap_or_default()]));
+                }
+                _ => return Err(Self::error(404, "PGRST202", &format!("Could not find the function {}.{name} in the schema cache", self.schema))),
+            },
+            _ => return Err(Self::error(300, "PGRST203", "Could not choose the best candidate function")),
+        };
+        let given: Vec<&(String, String)> = chosen.args.iter().filter(|(n, _)| keys.contains(n)).collect();
+        match req.method {
+            Method::Get => {
+                // v13: direct named arguments with casts, one parameter per query value.
+                let mut params = Vec::new();
+                let args: Vec<String> = given
+                    .iter()
+                    .map(|(n, ty)| {
+                        let value = req.query.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+                        params.push(value);
+                        format!("{} := ${}::{ty}", quote_ident(n), params.len())
+                    })
+                    .collect();
+                let call = if chosen.returns_rows {
+                    format!("SELECT pgrst_call.* FROM {qualified}({}) pgrst_call", args.join(", "))
+                } else {
+                    format!("SELECT {qualified}({}) pgrst_scalar", args.join(", "))
+                };
+                Ok((chosen, call, params))
+            }
+            Method::Post => {
+                let cols: Vec<String> = given.iter().map(|(n, _)| quote_ident(n)).collect();
+                let typed: Vec<String> = given.iter().map(|(n, ty)| format!("{} {ty}", quote_ident(n))).collect();
+                let args: Vec<String> =
+                    given.iter().map(|(n, _)| format!("{} := pgrst_body.{}", quote_ident(n), quote_ident(n))).collect();
+                let body = format!(
+                    "FROM (SELECT $1::json AS json_data) pgrst_payload, \
+                     LATERAL (SELECT {} FROM json_to_record(pgrst_payload.json_data) AS _({}) LIMIT 1) pgrst_body",
+                    if cols.is_empty() { "1".to_string() } else { cols.join(", ") },
+                    if typed.is_empty() { "\"_\" int".to_string() } else { typed.join(", ") }
+                );
+                let call = if chosen.returns_rows {
+                    format!("SELECT pgrst_call.* {body}, LATERAL {qualified}({}) pgrst_call", args.join(", "))
+                } else {
+                    format!("SELECT pgrst_call.pgrst_scalar {body}, LATERAL (SELECT {qualified}({}) pgrst_scalar) pgrst_call", args.join(", "))
+                };
+                Ok((chosen, call, vec![req.body.clone().unwrap_or_else(|| "{}".into())]))
+            }
+        }
+    }
+
+    /// Run one request the way PostgREST runs it; the transaction is committed or aborted.
+    pub fn request(&mut self, req: &Request) -> Response {
+        let (proc, call, params) = match self.plan(req) {
+            Ok(p) => p,
+            Err(resp) => return resp,
+        };
+        // Role and claims (Auth.hs): the JWT's role, else the anon role; claims carry the role.
+        let role = req.jwt.as_ref().and_then(|j| j.get("role")).and_then(Value::as_str).unwrap_or(ANON_ROLE).to_string();
+        let mut claims = match &req.jwt {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        claims.insert("role".into(), Value::String(role.clone()));
+        let read_only = req.method == Method::Get || proc.volatility != 'v';
+        let access_mode = if read_only { "READ ONLY" } else { "READ WRITE" };
+
+        // set_config list, in PostgREST's order.
+        let mut settings: Vec<(String, String)> =
+            vec![("search_path".into(), format!("{}, \"public\"", quote_ident(&self.schema)))];
+        settings.extend(self.role_settings.get(&role).cloned().unwrap_or_default());
+        settings.push(("role".into(), role.clone()));
+        settings.push(("request.jwt.claims".into(), Value::Object(claims).to_string()));
+        settings.push(("request.method".into(), if req.method == Method::Get { "GET" } else { "POST" }.into()));
+        settings.push(("request.path".into(), req.path.clone()));
+        let headers = if req.method == Method::Post {
+            json!({"content-type": "application/json", "accept": "application/json", "host": "127.0.0.1"})
+        } else {
+            json!({"accept": "application/json", "host": "127.0.0.1"})
+        };
+        settings.push(("request.headers".into(), headers.to_string()));
+        settings.push(("request.cookies".into(), "{}".into()));
+        let set_sql = format!(
+            "select {}",
+            (0..settings.len()).map(|i| format!("set_config(${}, ${}, true)", 2 * i + 1, 2 * i + 2)).collect::<Vec<_>>().join(", ")
+        );
+        let set_params: Vec<String> = settings.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect();
+
+        let body_expr = if proc.returns_rows {
+            "coalesce(json_agg(_postgrest_t), '[]')::text"
+        } else {
+            "coalesce((json_agg(_postgrest_t.pgrst_scalar)->0)::text, 'null')"
+        };
+        let main = format!(
+            "WITH pgrst_source AS ({call}) \
+             SELECT null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, {body_expr} AS body, \
+                    nullif(current_setting('response.headers', true), '') AS response_headers, \
+                    nullif(current_setting('response.status', true), '') AS response_status \
+               FROM (SELECT * FROM pgrst_source) _postgrest_t"
+        );
+
+        let outcome = (|| -> Result<String, postgres::Error> {
+            self.client.batch_execute(&format!("BEGIN ISOLATION LEVEL READ COMMITTED {access_mode}"))?;
+            let set_types = vec![Type::TEXT; set_params.len()];
+            let stmt = self.client.prepare_typed(&set_sql, &set_types)?;
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                set_params.iter().map(|s| s as &(dyn postgres::types::ToSql + Sync)).collect();
+            self.client.execute(&stmt, &refs)?;
+            let types = vec![Type::TEXT; params.len()];
+            let stmt = self.client.prepare_typed(&main, &types)?;
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                params.iter().map(|s| s as &(dyn postgres::types::ToSql + Sync)).collect();
+            let row = self.client.query_one(&stmt, &refs)?;
+            let body: String = row.get(2);
+            Ok(body)
+        })();
+        match outcome {
+            Ok(body) => match self.client.batch_execute("COMMIT") {
+                Ok(()) => Response { status: 200, body: serde_json::from_str(&body).unwrap_or(Value::Null), access_mode },
+                Err(e) => self.failed(e, &role, access_mode),
+            },
+            Err(e) => {
+                let _ = self.client.batch_execute("ABORT");
+                self.failed(e, &role, access_mode)
+            }
+        }
+    }
+
+    fn failed(&mut self, e: postgres::Error, role: &str, access_mode: &'static str) -> Response {
+        match e.as_db_error() {
+            Some(db) => {
+                let code = db.code().code();
+                Response {
+                    status: http_status(code, db.message(), role),
+                    body: json!({"code": code, "message": db.message(), "details": db.detail(), "hint": db.hint()}),
+                    access_mode,
+                }
+            }
+            None => Response { status: 503, body: json!({"code": "PGRST000", "message": e.to_string()}), access_mode },
+        }
+    }
+}
+
+#[cfg(test)]
+mod status_table {
+    use super::http_status;
+
+    #[test]
+    fn statuses_follow_postgrest() {
+        assert_eq!(http_status("PT404", "", "authenticated"), 404);
+        assert_eq!(http_status("PT501", "", "authenticated"), 501);
+        assert_eq!(http_status("PTxyz", "", "authenticated"), 500);
+        assert_eq!(http_status("42501", "", "anon"), 401);
+        assert_eq!(http_status("42501", "", "authenticated"), 403);
+        assert_eq!(http_status("22023", "", "authenticated"), 400);
+        assert_eq!(http_status("23503", "", "authenticated"), 409);
+        assert_eq!(http_status("0A000", "", "authenticated"), 400);
+        assert_eq!(http_status("P0002", "", "authenticated"), 500);
+        assert_eq!(http_status("P0001", "", "authenticated"), 400);
+        assert_eq!(http_status("25006", "", "authenticated"), 405);
+        assert_eq!(http_status("42P01", "", "authenticated"), 404);
+        assert_eq!(http_status("53300", "", "authenticated"), 503);
+        assert_eq!(http_status("53400", "", "authenticated"), 500);
+        assert_eq!(http_status("XX000", "", "authenticated"), 500);
+        assert_eq!(http_status("23514", "", "authenticated"), 400);
+    }
+}
