@@ -11,8 +11,9 @@ KEEP=0
 [ "${1:-}" = "--keep" ] && KEEP=1
 
 scripts/setup.sh
-echo "== building and installing pilot_guardrails (release)"
+echo "== building and installing pilot_guardrails (release), and the PostgREST replay client"
 install_extension --release
+cargo build --quiet --example postgrest_replay
 cluster_start demo
 if [ "$KEEP" = 0 ]; then trap cluster_stop EXIT; fi
 createdb pilot_demo
@@ -23,9 +24,22 @@ run() { echo; echo "pilot_demo=# $*"; psql -X -v ON_ERROR_STOP=1 -c "$*"; }
 run "create extension pilot_guardrails"
 run "select pilot_bootstrap_host()"
 run "select e.extname, e.extversion, e.extnamespace::regnamespace as schema from pg_extension e where e.extname = 'pilot_guardrails'"
-run "select pg_describe_object(classid, objid, objsubid) as installed_object
+run "select split_part(pg_describe_object(classid, objid, objsubid), ' ', 1) as kind, count(*) as installed,
+            string_agg(split_part(pg_describe_object(classid, objid, objsubid), ' ', 2), ', ' order by 1) filter (where classid = 'pg_class'::regclass) as tables
        from pg_depend where refclassid = 'pg_extension'::regclass and deptype = 'e'
-        and refobjid = (select oid from pg_extension where extname = 'pilot_guardrails') order by 1"
+        and refobjid = (select oid from pg_extension where extname = 'pilot_guardrails') group by 1 order by 1"
+run "select n.nspname as schema, p.proname as api_function, pg_get_function_identity_arguments(p.oid) as arguments,
+            split_part(obj_description(p.oid, 'pg_proc'), E'\n', 1) as summary
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       join pg_depend d on d.objid = p.oid and d.deptype = 'e' and d.refobjid = (select oid from pg_extension where extname = 'pilot_guardrails')
+      where n.nspname = 'public' order by 2"
+psql_q -f scripts/demo/seed.sql >/dev/null
+echo
+echo "== requests replayed exactly as PostgREST sends them (as the authenticator role)"
+"$REPO_ROOT/target/debug/examples/postgrest_replay" "host=127.0.0.1 port=$PGPORT user=authenticator dbname=pilot_demo" \
+    < scripts/demo/requests.jsonl
+run "select 'contact attempts' as pilot_table, recorded_by_org_id as org, count(*) from pilot_contact_attempt_events group by 2
+     union all select 'referrals', source_org_id, count(*) from pilot_referral_events group by 2"
 run "select pilot_validate('contact_attempt', '{
         \"pilot_cycle_id\": \"cycle-2026-q2\", \"service_id\": \"svc-shelter\",
         \"recorded_by_org_id\": \"a0000000-0000-4000-8000-00000000000a\",
