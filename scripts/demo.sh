@@ -20,6 +20,7 @@ createdb pilot_demo
 export PGDATABASE=pilot_demo
 
 run() { echo; echo "pilot_demo=# $*"; psql -X -v ON_ERROR_STOP=1 -c "$*"; }
+titled() { echo; echo "== $1"; psql -X -v ON_ERROR_STOP=1 -c "$2"; }
 
 run "create extension pilot_guardrails"
 run "select pilot_bootstrap_host()"
@@ -51,6 +52,25 @@ run "select jsonb_pretty(pilot_validate('contact_attempt', '{
         \"meta\": {\"items\": [1, 2, {\"Notes\": \"caller said her landlord ...\"}]},
         \"attempted_at\": \"2026-06-01 10:00\"}')) as issues"
 run "select pilot_disallowed_key_paths('{\"query\": \"food near me\", \"a\": [{\"ＮＯＴＥＳ\": 1}, {\"meſſage\": 2}]}')"
+
+echo
+echo "== a quarter of sample activity for both organizations, through the recorders (as service_role)"
+psql -X -v ON_ERROR_STOP=1 -f scripts/demo/sample_events.sql | grep -vE '^(SET|RESET)$'
+for org in a0000000-0000-4000-8000-00000000000a b0000000-0000-4000-8000-00000000000b; do
+    titled "scorecard of $org, cycle-2026-q2, as of 2026-06-30 (pilot_scorecard)" "with card as (select pilot_scorecard('cycle-2026-q2', '$org', '2026-06-30T00:00:00Z',
+                                             baseline_failed_contact_rate => 0.45, baseline_p50_seconds_to_connection => 7200) as c)
+         select (select name from organizations where id = '$org') as organization, m.key as metric,
+                case m.key when 'M1' then 'failed contact rate' when 'M2_P50' then 'seconds to connection, p50'
+                           when 'M2_P75' then 'seconds to connection, p75' when 'M2_P90' then 'seconds to connection, p90'
+                           when 'M3' then 'referral completion capture' when 'M4' then 'freshness SLA compliance'
+                           when 'M5' then 'repeat failure rate' when 'M6' then 'data-decay fatal error rate'
+                           when 'M7' then 'preference fit' end as meaning,
+                round((m.value ->> 'value')::numeric, 4) as value, m.value ->> 'numerator' as numerator, m.value ->> 'denominator' as denominator
+           from card, jsonb_each(c -> 'metrics') m order by m.key"
+    titled "Gate 1 against baselines: failed contact rate 0.45, p50 7200 s" "select g.key as gate_1_check, g.value as pass
+           from jsonb_each(pilot_scorecard('cycle-2026-q2', '$org', '2026-06-30T00:00:00Z', 0.45, 7200) -> 'gate1') g
+          order by g.key = 'passed_all', g.key"
+done
 
 if [ "$KEEP" = 1 ]; then
     echo

@@ -21,3 +21,10 @@ create function pilot_private.validate(kind text, payload jsonb) returns jsonb
     language c immutable strict parallel safe
     as 'MODULE_PATHNAME', 'pilot_validate';
 comment on function pilot_private.validate(text, jsonb) is 'pilot_validate() for the recorders.';
+
+-- Exact percentiles for M2 (src/math.rs): numeric, never float8 (SPEC §8).
+create function pilot_private.percentiles(durations bigint[], ps int[]) returns text[]
+    language c immutable strict parallel safe
+    as 'MODULE_PATHNAME', 'pilot_percentiles';
+comment on function pilot_private.percentiles(bigint[], int[]) is
+    'Exact linear-interpolation percentiles (as percentile_cont, but in numeric) of the durations, one per p; text for a numeric cast.';

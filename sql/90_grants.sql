@@ -81,5 +81,16 @@ grant execute on function public.pilot_record_service_status(jsonb) to authentic
 grant execute on function public.pilot_record_data_decay_audit(jsonb) to authenticated, service_role;
 grant execute on function public.pilot_record_preference_fit(jsonb) to authenticated, service_role;
 
+-- Scorecard (SPEC §8).
+grant execute on function pilot_private.percentiles(bigint[], int[]) to authenticated, service_role;
+grant execute on function pilot_private.rate(bigint, bigint) to authenticated, service_role;
+grant execute on function pilot_private.scorecard_metrics(text, uuid, timestamptz) to authenticated, service_role;
+grant execute on function pilot_private.gate1(jsonb, numeric, numeric) to authenticated, service_role;
+grant execute on function pilot_private.check_member(text, uuid, boolean) to authenticated, service_role;
+grant execute on function pilot_private.utc_text(timestamptz) to authenticated, service_role;
+grant execute on function public.pilot_scorecard(text, uuid, timestamptz, numeric, numeric) to authenticated, service_role;
+grant execute on function public.pilot_recompute_metrics(text, uuid) to authenticated, service_role;
+grant execute on function public.pilot_metric_history(text, uuid) to authenticated, service_role;
+
 -- pilot_bootstrap_host() creates host objects: for the database owner, never for an API role.
 revoke all on function public.pilot_bootstrap_host() from authenticated, service_role;

@@ -16,6 +16,7 @@ use pgrx::prelude::*;
 pub mod events;
 pub mod issues;
 pub mod jsonb;
+pub mod math;
 pub mod privacy;
 pub mod validate;
 
@@ -32,7 +33,8 @@ extension_sql_file!("../sql/40_tables.sql", name = "tables", requires = ["host_b
 extension_sql_file!("../sql/50_policies.sql", name = "policies", requires = ["tables"]);
 extension_sql_file!("../sql/60_admin.sql", name = "admin", requires = ["policies"]);
 extension_sql_file!("../sql/70_recorders.sql", name = "recorders", requires = ["admin"]);
-extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["recorders"], finalize);
+extension_sql_file!("../sql/80_scorecard.sql", name = "scorecard", requires = ["recorders"]);
+extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["scorecard"], finalize);
 
 // ---------------------------------------------------------------------------------------------
 // C entry points. They are declared by hand in `sql/10_rust_functions.sql` rather than through
@@ -129,6 +131,24 @@ mod shell {
                 malformed();
             }
             paths.into_datum().expect("an array datum")
+        }
+    }
+
+    finfo_v1!(pg_finfo_pilot_percentiles);
+    /// `pilot_private.percentiles(values int8[], ps int4[]) returns text[]` (STRICT): exact
+    /// percentiles (src/math.rs) of the non-null values, one per p; null entries when no values.
+    #[pg_guard]
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C-unwind" fn pilot_percentiles(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+        unsafe {
+            let values: Vec<Option<i64>> = pgrx::fcinfo::pg_getarg(fcinfo, 0).unwrap_or_default();
+            let ps: Vec<Option<i32>> = pgrx::fcinfo::pg_getarg(fcinfo, 1).unwrap_or_default();
+            let mut values: Vec<i64> = values.into_iter().flatten().collect();
+            let out: Vec<Option<String>> = ps
+                .into_iter()
+                .map(|p| p.and_then(|p| u32::try_from(p).ok()).and_then(|p| crate::math::percentile(&mut values, p)))
+                .collect();
+            out.into_datum().expect("an array datum")
         }
     }
 }

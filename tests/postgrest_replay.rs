@@ -261,3 +261,56 @@ fn get_runs_read_only() {
     assert_status(&r, 405, "a writing function over GET");
     assert_eq!(r.code(), Some("25006"));
 }
+
+#[test]
+fn scorecard_and_metric_sources() {
+    let Some(mut e) = env() else { return };
+    e.admin
+        .batch_execute(
+            "delete from pilot_connection_events where pilot_cycle_id = 'replay-m';
+             delete from pilot_contact_attempt_events where pilot_cycle_id = 'replay-m';
+             delete from pilot_service_scope where pilot_cycle_id = 'replay-m';",
+        )
+        .unwrap();
+    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &contact("replay-m", ORG_A, "svc-shelter"));
+    assert_status(&r, 200, "anchor");
+    let anchor = r.body["id"].as_str().unwrap().to_string();
+
+    // A connection anchored in the same cycle and organization; then one whose anchor is another cycle's.
+    let conn = json!({"pilot_cycle_id": "replay-m", "org_id": ORG_A, "service_id": "svc-shelter",
+                      "connected_at": "2026-06-01T10:30:00Z", "contact_attempt_event_id": anchor});
+    assert_status(&e.post("pilot_record_connection", user(EDITOR_A), &conn), 200, "connection");
+    let mut foreign = conn.clone();
+    foreign["pilot_cycle_id"] = json!("replay-other");
+    let r = e.post("pilot_record_connection", user(EDITOR_A), &foreign);
+    assert_status(&r, 400, "anchor of another cycle");
+    assert!(r.body["details"].as_str().unwrap().contains("contact_attempt_event_id"));
+    assert_eq!(e.count("select count(*) from pilot_connection_events where contact_attempt_event_id is not null and pilot_cycle_id like 'replay-%'"), 1);
+
+    // Scope: recording it again updates the tier.
+    let scope = json!({"pilot_cycle_id": "replay-m", "org_id": ORG_A, "service_id": "svc-shelter", "sla_tier": "standard"});
+    assert_status(&e.post("pilot_record_service_scope", user(EDITOR_A), &scope), 200, "scope");
+    let mut again = scope.clone();
+    again["sla_tier"] = json!("crisis");
+    let r = e.post("pilot_record_service_scope", user(EDITOR_A), &again);
+    assert_status(&r, 200, "scope again");
+    assert_eq!(e.count("select count(*) from pilot_service_scope where pilot_cycle_id = 'replay-m' and sla_tier = 'crisis'"), 1);
+    assert_eq!(e.count("select count(*) from pilot_service_scope where pilot_cycle_id = 'replay-m'"), 1);
+
+    // GET /rpc/pilot_scorecard: READ ONLY, named query parameters; M2 has the one 1800 s duration.
+    let q = [("pilot_cycle_id", "replay-m"), ("org_id", ORG_A), ("as_of", "2026-06-02T00:00:00Z")];
+    let r = e.api.request(&Request::get("pilot_scorecard", user(VIEWER_A), &q));
+    assert_status(&r, 200, "scorecard over GET");
+    assert_eq!(r.access_mode, "READ ONLY");
+    assert_eq!(r.body["metrics"]["M2_P50"], json!({"value": 1800, "numerator": null, "denominator": 1}));
+    assert_eq!(r.body["metrics"]["M1"]["denominator"], json!(1));
+    assert_eq!(r.body["as_of"], "2026-06-02T00:00:00Z");
+    // Non-members: 403; no token: 401.
+    assert_status(&e.api.request(&Request::get("pilot_scorecard", user(OWNER_B), &q)), 403, "member of B");
+    assert_status(&e.api.request(&Request::get("pilot_scorecard", user(NOBODY), &q)), 403, "non-member");
+    assert_status(&e.api.request(&Request::get("pilot_scorecard", None, &q)), 401, "anon");
+    // POST works too (STABLE: READ ONLY transaction).
+    let r = e.post("pilot_scorecard", user(ADMIN), &json!({"pilot_cycle_id": "replay-m", "org_id": ORG_A}));
+    assert_status(&r, 200, "scorecard over POST");
+    assert_eq!(r.access_mode, "READ ONLY");
+}

@@ -1,0 +1,238 @@
+-- The scorecard, computed inside the database (SPEC §8).
+--
+-- One (pilot_cycle_id, org_id); every source restricted to that cycle and organization, read as
+-- the caller (row-level security applies) after an explicit membership check. Set-based SQL over
+-- the (pilot_cycle_id, organization, time) indexes; percentiles exact in numeric (Rust,
+-- src/math.rs). A rate is numerator::numeric / denominator, null when the denominator is 0.
+
+-- {"value": num/den or null, "numerator": num, "denominator": den}
+create function pilot_private.rate(num bigint, den bigint) returns jsonb
+    language sql immutable parallel safe
+    set search_path = ''
+    return pg_catalog.jsonb_build_object(
+        'value', case when den > 0 then num::numeric / den end, 'numerator', num, 'denominator', den);
+comment on function pilot_private.rate(bigint, bigint) is 'A metric object; the value is null when the denominator is 0.';
+
+-- The metrics as one jsonb object {"M1": {"value", "numerator", "denominator"}, ...}.
+create function pilot_private.scorecard_metrics(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
+    language sql stable
+    set search_path = ''
+as $$
+    with attempts as (
+        select a.attempt_outcome, a.entity_key_hash
+          from public.pilot_contact_attempt_events a
+         where a.pilot_cycle_id = v_cycle and a.recorded_by_org_id = v_org
+    ), m1 as (
+        select pg_catalog.count(*) filter (where attempt_outcome <> 'connected') as num, pg_catalog.count(*) as den
+          from attempts
+    ), m5 as (
+        select pg_catalog.count(*) filter (where failures >= 2) as num, pg_catalog.count(*) as den
+          from (select entity_key_hash, pg_catalog.count(*) filter (where attempt_outcome <> 'connected') as failures
+                  from attempts where entity_key_hash is not null group by entity_key_hash) per_entity
+    ), durations as (
+        -- seconds from the anchor (same cycle and organization) to the connection, judged on the
+        -- exact difference, then rounded half away from zero
+        select pg_catalog.round(d)::bigint as seconds
+          from (select extract(epoch from c.connected_at)
+                       - extract(epoch from coalesce(a.attempted_at, r.created_at)) as d
+                  from public.pilot_connection_events c
+                  left join public.pilot_contact_attempt_events a
+                         on a.id = c.contact_attempt_event_id and a.pilot_cycle_id = v_cycle and a.recorded_by_org_id = v_org
+                  left join public.pilot_referral_events r
+                         on r.id = c.referral_event_id and r.pilot_cycle_id = v_cycle and r.source_org_id = v_org
+                 where c.pilot_cycle_id = v_cycle and c.org_id = v_org) exact
+         where d >= 0
+    ), m2 as (
+        select pilot_private.percentiles(coalesce(pg_catalog.array_agg(seconds), '{}'), '{50,75,90}')::numeric[] as p,
+               pg_catalog.count(*) as den
+          from durations
+    ), m3 as (
+        select pg_catalog.count(*) filter (where r.referral_state <> 'initiated') as num, pg_catalog.count(*) as den
+          from public.pilot_referral_events r
+         where r.pilot_cycle_id = v_cycle and r.source_org_id = v_org
+    ), m4 as (
+        select pg_catalog.count(*) filter (
+                   where latest.checked_at is not null
+                     and extract(epoch from v_as_of) - extract(epoch from latest.checked_at)
+                         <= case s.sla_tier when 'crisis' then 24 when 'high_demand' then 48 else 168 end * 3600) as num,
+               pg_catalog.count(*) as den
+          from public.pilot_service_scope s
+          left join lateral (
+                select e.checked_at from public.service_operational_status_events e
+                 where e.pilot_cycle_id = s.pilot_cycle_id and e.org_id = s.org_id and e.service_id = s.service_id
+                   and e.checked_at <= v_as_of
+                 order by e.checked_at desc limit 1) latest on true
+         where s.pilot_cycle_id = v_cycle and s.org_id = v_org
+    ), m6 as (
+        select pg_catalog.count(*) filter (where d.is_fatal) as num, pg_catalog.count(*) as den
+          from public.pilot_data_decay_audits d
+         where d.pilot_cycle_id = v_cycle and d.org_id = v_org
+    ), m7 as (
+        select pg_catalog.count(*) filter (where f.preferred_via_platform) as num, pg_catalog.count(*) as den
+          from public.pilot_preference_fit_events f
+         where f.pilot_cycle_id = v_cycle and f.org_id = v_org
+    )
+    select pg_catalog.jsonb_build_object(
+        'M1', pilot_private.rate(m1.num, m1.den),
+        'M2_P50', pg_catalog.jsonb_build_object('value', m2.p[1], 'numerator', null, 'denominator', m2.den),
+        'M2_P75', pg_catalog.jsonb_build_object('value', m2.p[2], 'numerator', null, 'denominator', m2.den),
+        'M2_P90', pg_catalog.jsonb_build_object('value', m2.p[3], 'numerator', null, 'denominator', m2.den),
+        'M3', pilot_private.rate(m3.num, m3.den),
+        'M4', pilot_private.rate(m4.num, m4.den),
+        'M5', pilot_private.rate(m5.num, m5.den),
+        'M6', pilot_private.rate(m6.num, m6.den),
+        'M7', pilot_private.rate(m7.num, m7.den))
+      from m1, m2, m3, m4, m5, m6, m7
+$$;
+comment on function pilot_private.scorecard_metrics(text, uuid, timestamptz) is
+    'M1-M7 of one cycle and organization as {"value","numerator","denominator"} objects (SPEC §8), read as the caller.';
+
+-- Gate 1 (SPEC §8), compared without division; a baseline ≤ 0 or a null metric fails its check.
+create function pilot_private.gate1(metrics jsonb, baseline_failed_contact_rate numeric,
+                                    baseline_p50_seconds_to_connection numeric) returns jsonb
+    language plpgsql immutable
+    set search_path = ''
+as $$
+declare
+    m1_num numeric := (metrics -> 'M1' ->> 'numerator')::numeric;
+    m1_den numeric := (metrics -> 'M1' ->> 'denominator')::numeric;
+    p50 numeric := (metrics -> 'M2_P50' ->> 'value')::numeric;
+    result jsonb;
+    ok boolean[];
+begin
+    if baseline_failed_contact_rate is null or baseline_p50_seconds_to_connection is null then
+        return null;
+    end if;
+    ok := array[
+        -- M1 reduced ≥ 30 %: baseline − num/den ≥ 0.30 · baseline
+        coalesce(baseline_failed_contact_rate > 0 and m1_den > 0
+                 and baseline_failed_contact_rate * m1_den - m1_num >= 0.30 * baseline_failed_contact_rate * m1_den, false),
+        -- M2 p50 reduced ≥ 25 %
+        coalesce(baseline_p50_seconds_to_connection > 0
+                 and baseline_p50_seconds_to_connection - p50 >= 0.25 * baseline_p50_seconds_to_connection, false),
+        -- M4 ≥ 0.70
+        coalesce((metrics -> 'M4' ->> 'denominator')::numeric > 0
+                 and (metrics -> 'M4' ->> 'numerator')::numeric >= 0.70 * (metrics -> 'M4' ->> 'denominator')::numeric, false),
+        -- M3 ≥ 0.50
+        coalesce((metrics -> 'M3' ->> 'denominator')::numeric > 0
+                 and (metrics -> 'M3' ->> 'numerator')::numeric >= 0.50 * (metrics -> 'M3' ->> 'denominator')::numeric, false),
+        -- M6 ≤ 0.10: 10 · fatal ≤ audits
+        coalesce((metrics -> 'M6' ->> 'denominator')::numeric > 0
+                 and 10 * (metrics -> 'M6' ->> 'numerator')::numeric <= (metrics -> 'M6' ->> 'denominator')::numeric, false)];
+    return pg_catalog.jsonb_build_object(
+        'failed_contact_rate_reduction_pass', ok[1],
+        'time_to_connection_reduction_pass', ok[2],
+        'freshness_sla_pass', ok[3],
+        'referral_capture_pass', ok[4],
+        'fatal_error_rate_pass', ok[5],
+        'passed_all', ok[1] and ok[2] and ok[3] and ok[4] and ok[5]);
+end
+$$;
+comment on function pilot_private.gate1(jsonb, numeric, numeric) is 'Gate 1 checks of a scorecard''s metrics (SPEC §8); null unless both baselines are given.';
+
+-- Who may read a cycle's metrics: members of the organization, admins, backend roles (42501).
+create function pilot_private.check_member(fn text, org uuid, writers_only boolean) returns void
+    language plpgsql stable
+    set search_path = ''
+as $$
+begin
+    if pilot_private.is_backend() then
+        return;
+    end if;
+    if pilot_private.uid() is null then
+        raise exception using errcode = '42501', message = fn || ': not signed in (no user id in request.jwt.claims)';
+    end if;
+    if not (org = any (pilot_private.member_orgs(writers_only)) or pilot_private.is_admin()) then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('%s: not allowed: the caller is not a %s of the organization', fn,
+                                        case when writers_only then 'writer (owner, admin or editor)' else 'member' end);
+    end if;
+end
+$$;
+comment on function pilot_private.check_member(text, uuid, boolean) is
+    'Raises 42501 unless the caller is a member (or writer) of the organization, an admin, or a backend role.';
+
+-- UTC, YYYY-MM-DDTHH:MM:SS[.ffffff]Z, the fraction only when it is not zero.
+create function pilot_private.utc_text(t timestamptz) returns text
+    language sql immutable parallel safe
+    set search_path = ''
+    return pg_catalog.to_char(t at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+        || case when pg_catalog.date_part('microseconds', t)::bigint % 1000000 <> 0
+                then '.' || pg_catalog.to_char(t at time zone 'UTC', 'US') else '' end
+        || 'Z';
+comment on function pilot_private.utc_text(timestamptz) is 'A timestamp as YYYY-MM-DDTHH:MM:SS[.ffffff]Z in UTC.';
+
+create function public.pilot_scorecard(
+    pilot_cycle_id text,
+    org_id uuid,
+    as_of timestamptz default now(),
+    baseline_failed_contact_rate numeric default null,
+    baseline_p50_seconds_to_connection numeric default null
+) returns jsonb
+    language plpgsql stable
+    set search_path = ''
+as $$
+declare
+    metrics jsonb;
+begin
+    perform pilot_private.check_member('pilot_scorecard', $2, false);
+    metrics := pilot_private.scorecard_metrics($1, $2, $3);
+    return pg_catalog.jsonb_build_object(
+        'pilot_cycle_id', $1,
+        'org_id', $2,
+        'as_of', pilot_private.utc_text($3),
+        'metrics', metrics,
+        'gate1', pilot_private.gate1(metrics, $4, $5));
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function public.pilot_scorecard(text, uuid, timestamptz, numeric, numeric) is
+$$The pilot scorecard of one cycle and organization, computed live (GET metrics/scorecard).
+Returns {"pilot_cycle_id", "org_id", "as_of", "metrics": {"M1" failed contact rate, "M2_P50"/"M2_P75"/"M2_P90" seconds to connection, "M3" referral completion capture, "M4" freshness SLA compliance at as_of, "M5" repeat failure rate, "M6" data-decay fatal error rate, "M7" preference fit: each {"value", "numerator", "denominator"}}, "gate1"}. gate1 is null unless both baselines are given. Members of the organization, admins and service_role only (401/403 otherwise). STABLE: callable with GET.$$;
+
+create function public.pilot_recompute_metrics(pilot_cycle_id text, org_id uuid) returns jsonb
+    language plpgsql volatile
+    set search_path = ''
+as $$
+declare
+    card jsonb;
+    v_at timestamptz := pg_catalog.now();
+begin
+    perform pilot_private.check_member('pilot_recompute_metrics', $2, true);
+    card := public.pilot_scorecard($1, $2, v_at);
+    insert into public.pilot_metric_snapshots (pilot_cycle_id, org_id, metric_id, metric_value, numerator, denominator, calculated_at)
+    select $1, $2, m.key, (m.value ->> 'value')::numeric, (m.value ->> 'numerator')::numeric,
+           (m.value ->> 'denominator')::numeric, v_at
+      from pg_catalog.jsonb_each(card -> 'metrics') m;
+    return card;
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function public.pilot_recompute_metrics(text, uuid) is
+$$Compute the scorecard now and store its nine metrics as snapshots with one calculated_at; returns the scorecard.
+Writers of the organization, admins and service_role only.$$;
+
+create function public.pilot_metric_history(pilot_cycle_id text, org_id uuid)
+returns table (metric_id text, calculated_at timestamptz, metric_value numeric, numerator numeric, denominator numeric)
+    language plpgsql stable
+    set search_path = ''
+as $$
+begin
+    perform pilot_private.check_member('pilot_metric_history', $2, false);
+    return query
+        select s.metric_id, s.calculated_at, s.metric_value, s.numerator, s.denominator
+          from public.pilot_metric_snapshots s
+         where s.pilot_cycle_id = $1 and s.org_id = $2
+         order by s.calculated_at desc, s.metric_id;
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function public.pilot_metric_history(text, uuid) is
+$$Stored metric snapshots of one cycle and organization, newest first.
+Same access as pilot_scorecard.$$;
