@@ -14,21 +14,29 @@ create function pilot_private.rate(num bigint, den bigint) returns jsonb
 comment on function pilot_private.rate(bigint, bigint) is 'A metric object; the value is null when the denominator is 0.';
 
 -- The metrics as one jsonb object {"M1": {"value", "numerator", "denominator"}, ...}.
+-- PL/pgSQL with force_custom_plan: every call is planned with its real cycle and organization
+-- (a LANGUAGE sql body would be planned generically, blind to how selective the cycle is).
 create function pilot_private.scorecard_metrics(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
-    language sql stable
+    language plpgsql stable
     set search_path = ''
-as $$
-    with attempts as (
-        select a.attempt_outcome, a.entity_key_hash
+    set plan_cache_mode = force_custom_plan
+as $fn$
+begin
+    return (
+    with per_entity as (
+        -- one pass over the attempts serves M1 and M5: per hash (null included), attempts and failures
+        select a.entity_key_hash collate "C" as entity_key_hash, pg_catalog.count(*) as attempts,
+               pg_catalog.count(*) filter (where a.attempt_outcome <> 'connected') as failures
           from public.pilot_contact_attempt_events a
          where a.pilot_cycle_id = v_cycle and a.recorded_by_org_id = v_org
+         group by 1
     ), m1 as (
-        select pg_catalog.count(*) filter (where attempt_outcome <> 'connected') as num, pg_catalog.count(*) as den
-          from attempts
+        select coalesce(pg_catalog.sum(failures), 0)::bigint as num, coalesce(pg_catalog.sum(attempts), 0)::bigint as den
+          from per_entity
     ), m5 as (
-        select pg_catalog.count(*) filter (where failures >= 2) as num, pg_catalog.count(*) as den
-          from (select entity_key_hash, pg_catalog.count(*) filter (where attempt_outcome <> 'connected') as failures
-                  from attempts where entity_key_hash is not null group by entity_key_hash) per_entity
+        select pg_catalog.count(*) filter (where entity_key_hash is not null and failures >= 2) as num,
+               pg_catalog.count(*) filter (where entity_key_hash is not null) as den
+          from per_entity
     ), durations as (
         -- seconds from the anchor (same cycle and organization) to the connection, judged on the
         -- exact difference, then rounded half away from zero
@@ -82,8 +90,9 @@ as $$
         'M5', pilot_private.rate(m5.num, m5.den),
         'M6', pilot_private.rate(m6.num, m6.den),
         'M7', pilot_private.rate(m7.num, m7.den))
-      from m1, m2, m3, m4, m5, m6, m7
-$$;
+      from m1, m2, m3, m4, m5, m6, m7);
+end
+$fn$;
 comment on function pilot_private.scorecard_metrics(text, uuid, timestamptz) is
     'M1-M7 of one cycle and organization as {"value","numerator","denominator"} objects (SPEC §8), read as the caller.';
 
