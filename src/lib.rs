@@ -13,6 +13,7 @@
 
 use pgrx::prelude::*;
 
+pub mod drop_guard;
 pub mod events;
 pub mod issues;
 pub mod jsonb;
@@ -34,7 +35,9 @@ extension_sql_file!("../sql/50_policies.sql", name = "policies", requires = ["ta
 extension_sql_file!("../sql/60_admin.sql", name = "admin", requires = ["policies"]);
 extension_sql_file!("../sql/70_recorders.sql", name = "recorders", requires = ["admin"]);
 extension_sql_file!("../sql/80_scorecard.sql", name = "scorecard", requires = ["recorders"]);
-extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["scorecard"], finalize);
+extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["scorecard"]);
+// Everything after release 0.1.0 ships as an upgrade script; a fresh install runs the same text.
+extension_sql_file!("../sql/pilot_guardrails--0.1.0--0.2.0.sql", name = "v0_2_0", requires = ["grants"], finalize);
 
 // ---------------------------------------------------------------------------------------------
 // C entry points. They are declared by hand in `sql/10_rust_functions.sql` rather than through
@@ -149,6 +152,55 @@ mod shell {
                 .map(|p| p.and_then(|p| u32::try_from(p).ok()).and_then(|p| crate::math::percentile(&mut values, p)))
                 .collect();
             out.into_datum().expect("an array datum")
+        }
+    }
+
+    finfo_v1!(pg_finfo_pilot_drop_guard_inspect);
+    /// `pilot_private.drop_guard_inspect() returns event_trigger`, on `ddl_command_start` for
+    /// `DROP EXTENSION`: reads the `DropStmt` in `EventTriggerData` and sets the transaction-local
+    /// flag `pilot_guardrails.dropping_self` to `on` when this extension is among its objects, `off`
+    /// otherwise. The enforcing trigger (PL/pgSQL, fired next by name order) acts on the flag.
+    #[pg_guard]
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C-unwind" fn pilot_drop_guard_inspect(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+        unsafe {
+            let context = (*fcinfo).context;
+            if context.is_null() || !pgrx::is_a(context, pg_sys::NodeTag::T_EventTriggerData) {
+                ereport!(
+                    PgLogLevel::ERROR,
+                    PgSqlErrorCode::ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED,
+                    "pilot_private.drop_guard_inspect() is an event trigger function"
+                );
+            }
+            let data = context as *mut pg_sys::EventTriggerData;
+            let tree = (*data).parsetree;
+            let mut names: Vec<String> = Vec::new();
+            if !tree.is_null() && pgrx::is_a(tree, pg_sys::NodeTag::T_DropStmt) {
+                let stmt = tree as *mut pg_sys::DropStmt;
+                if (*stmt).removeType == pg_sys::ObjectType::OBJECT_EXTENSION {
+                    let objects = pgrx::PgList::<pg_sys::Node>::from_pg((*stmt).objects);
+                    for node in objects.iter_ptr() {
+                        if !node.is_null() && pgrx::is_a(node, pg_sys::NodeTag::T_String) {
+                            let s = (*(node as *mut pg_sys::String)).sval;
+                            if !s.is_null() {
+                                names.push(std::ffi::CStr::from_ptr(s).to_string_lossy().into_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            let flag = if crate::drop_guard::drop_targets_us(names.iter().map(String::as_str)) { c"on" } else { c"off" };
+            pg_sys::set_config_option(
+                c"pilot_guardrails.dropping_self".as_ptr(),
+                flag.as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_LOCAL,
+                true,
+                0,
+                false,
+            );
+            pg_sys::Datum::from(0)
         }
     }
 }

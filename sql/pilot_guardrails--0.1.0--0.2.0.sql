@@ -1,0 +1,239 @@
+-- pilot_guardrails 0.1.0 → 0.2.0: operations (SPEC §9).
+--
+-- This file is both the upgrade script (ALTER EXTENSION pilot_guardrails UPDATE) and the last part
+-- of a fresh 0.2.0 install (src/lib.rs includes it after the 0.1.0 objects), so the two paths run
+-- the same text; tests/scenarios/upgrade.sh proves they end in the same schema.
+--   * pilot_verify(): read-only verification, one row per check
+--   * the drop guard: DROP EXTENSION pilot_guardrails refuses while pilot tables hold rows, unless
+--     pilot_guardrails.allow_data_loss is on in the session
+
+-- ---------------------------------------------------------------------------------------------
+-- The drop guard. Two ddl_command_start event triggers on DROP EXTENSION, fired in name order:
+--   1_inspect (Rust) reads the DropStmt and sets pilot_guardrails.dropping_self = on | off;
+--   2_enforce (PL/pgSQL) refuses when it is on, pilot tables hold rows and data loss is not allowed.
+-- A sql_drop trigger owned by the extension would not fire when the extension itself is dropped,
+-- and the command tag alone does not say which extension is being dropped.
+
+create function pilot_private.drop_guard_inspect() returns event_trigger
+    language c
+    as 'MODULE_PATHNAME', 'pilot_drop_guard_inspect';
+comment on function pilot_private.drop_guard_inspect() is
+    'Event trigger (DROP EXTENSION): sets pilot_guardrails.dropping_self to on when the statement drops pilot_guardrails.';
+
+create function pilot_private.drop_guard_enforce() returns event_trigger
+    language plpgsql
+    set search_path = ''
+as $$
+declare
+    t regclass;
+    has_rows boolean;
+    holding text[] := '{}';
+begin
+    if coalesce(pg_catalog.current_setting('pilot_guardrails.dropping_self', true), 'off') <> 'on' then
+        return;
+    end if;
+    if pg_catalog.lower(coalesce(pg_catalog.current_setting('pilot_guardrails.allow_data_loss', true), 'off'))
+           in ('on', 'true', 'yes', '1') then
+        return;
+    end if;
+    for t in select pg_catalog.unnest(e.extconfig)::regclass from pg_catalog.pg_extension e
+              where e.extname = 'pilot_guardrails' loop
+        execute pg_catalog.format('select exists (select 1 from %s)', t) into has_rows;
+        if has_rows then
+            holding := holding || t::text;
+        end if;
+    end loop;
+    if pg_catalog.cardinality(holding) > 0 then
+        raise exception using
+            errcode = '2BP01',
+            message = 'DROP EXTENSION pilot_guardrails refused: pilot tables hold rows ('
+                      || pg_catalog.array_to_string(holding, ', ') || ')',
+            detail = 'Dropping the extension drops these tables and every pilot event in them.',
+            hint = 'Export the rows first (pg_dump --data-only --table=''public.pilot_*'' --table=public.service_operational_status_events), '
+                   'then SET pilot_guardrails.allow_data_loss = on in this session and drop again.';
+    end if;
+end
+$$;
+comment on function pilot_private.drop_guard_enforce() is
+    'Event trigger (DROP EXTENSION): refuses to drop pilot_guardrails while pilot tables hold rows, unless pilot_guardrails.allow_data_loss is on.';
+
+create event trigger pilot_guardrails_drop_guard_1_inspect on ddl_command_start
+    when tag in ('DROP EXTENSION') execute function pilot_private.drop_guard_inspect();
+create event trigger pilot_guardrails_drop_guard_2_enforce on ddl_command_start
+    when tag in ('DROP EXTENSION') execute function pilot_private.drop_guard_enforce();
+
+-- ---------------------------------------------------------------------------------------------
+-- pilot_verify(): what SPEC §3–§5 promise about the installed objects, check by check. Read-only.
+-- The expectations are written out here, independently of the code that creates the objects.
+
+create function public.pilot_verify() returns table ("check" text, ok boolean, detail text)
+    language plpgsql stable
+    set search_path = ''
+as $$
+declare
+    expected_columns constant text[][] := array[
+        ['pilot_contact_attempt_events', 'id,pilot_cycle_id,service_id,recorded_by_org_id,entity_key_hash,attempt_channel,attempt_outcome,attempted_at,resolved_at,outcome_notes_code,created_at'],
+        ['pilot_referral_events', 'id,pilot_cycle_id,source_org_id,target_service_id,referral_state,created_at,updated_at,terminal_at,failure_reason_code'],
+        ['pilot_metric_snapshots', 'id,pilot_cycle_id,org_id,metric_id,metric_value,numerator,denominator,calculated_at'],
+        ['pilot_integration_feasibility_decisions', 'id,pilot_cycle_id,decision,decision_date,redline_checklist_version,violations,compensating_controls,owners,created_at,created_by'],
+        ['pilot_connection_events', 'id,pilot_cycle_id,org_id,service_id,connected_at,contact_attempt_event_id,referral_event_id'],
+        ['pilot_service_scope', 'id,pilot_cycle_id,org_id,service_id,sla_tier'],
+        ['service_operational_status_events', 'id,pilot_cycle_id,org_id,service_id,checked_at,status_code'],
+        ['pilot_data_decay_audits', 'id,pilot_cycle_id,org_id,service_id,audited_at,is_fatal,fatal_error_category,verification_mode'],
+        ['pilot_preference_fit_events', 'id,pilot_cycle_id,org_id,cohort_label,recorded_at,preferred_via_platform']];
+    -- table, policy, command (r a w d)
+    expected_policies text[][];
+    i int;
+    t text;
+    rel regclass;
+    actual text;
+    missing text;
+    extra text;
+    bad text;
+    ext oid := (select e.oid from pg_catalog.pg_extension e where e.extname = 'pilot_guardrails');
+begin
+    expected_policies := array[]::text[][];
+    for i in 1 .. 9 loop
+        t := expected_columns[i][1];
+        if t = 'pilot_integration_feasibility_decisions' then
+            expected_policies := expected_policies || array[[t, 'pilot_admins_read', 'r'], [t, 'pilot_admins_insert', 'a'],
+                                                            [t, 'pilot_admins_update', 'w'], [t, 'pilot_admins_delete', 'd']];
+        elsif t = 'pilot_metric_snapshots' then
+            expected_policies := expected_policies || array[[t, 'pilot_members_read', 'r'], [t, 'pilot_writers_insert', 'a'],
+                                                            [t, 'pilot_admins_update', 'w'], [t, 'pilot_admins_delete', 'd']];
+        else
+            expected_policies := expected_policies || array[[t, 'pilot_members_read', 'r'], [t, 'pilot_writers_insert', 'a'],
+                                                            [t, 'pilot_writers_update', 'w'], [t, 'pilot_admins_delete', 'd']];
+        end if;
+    end loop;
+
+    for i in 1 .. 9 loop
+        t := expected_columns[i][1];
+        rel := pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(t));
+        "check" := 'table public.' || t || ' exists';
+        ok := rel is not null;
+        detail := case when ok then 'present' else 'missing' end;
+        return next;
+        continue when rel is null;
+
+        "check" := 'row-level security enabled on ' || t;
+        select c.relrowsecurity into ok from pg_catalog.pg_class c where c.oid = rel;
+        detail := case when ok then 'enabled' else 'DISABLED: every signed-in user could read and write every row' end;
+        return next;
+
+        "check" := 'columns of ' || t || ' are exactly the spec''s';
+        select pg_catalog.string_agg(a.attname::text, ',' order by a.attname) into actual
+          from pg_catalog.pg_attribute a where a.attrelid = rel and a.attnum > 0 and not a.attisdropped;
+        select pg_catalog.string_agg(x, ',' order by x) into missing
+          from pg_catalog.unnest(pg_catalog.string_to_array(expected_columns[i][2], ',')) x
+         where x <> all (pg_catalog.string_to_array(actual, ','));
+        select pg_catalog.string_agg(x, ',' order by x) into extra
+          from pg_catalog.unnest(pg_catalog.string_to_array(actual, ',')) x
+         where x <> all (pg_catalog.string_to_array(expected_columns[i][2], ','));
+        ok := missing is null and extra is null;
+        detail := case when ok then 'as specified'
+                       else pg_catalog.concat_ws('; ', 'missing: ' || missing, 'not in the spec: ' || extra) end;
+        return next;
+
+        "check" := 'no privacy-forbidden column in ' || t;
+        select pg_catalog.array_to_string(public.pilot_disallowed_key_paths(pg_catalog.jsonb_object_agg(a.attname, 1)), ', ')
+          into bad
+          from pg_catalog.pg_attribute a where a.attrelid = rel and a.attnum > 0 and not a.attisdropped;
+        ok := coalesce(bad, '') = '';
+        detail := case when ok then 'none' else 'forbidden: ' || bad end;
+        return next;
+
+        "check" := 'anon holds no privilege on ' || t;
+        ok := not (pg_catalog.has_table_privilege('anon', rel, 'select, insert, update, delete, truncate, references, trigger')
+                   or pg_catalog.has_any_column_privilege('anon', rel, 'select, insert, update, references'));
+        detail := case when ok then 'none' else 'anon has a privilege on this table' end;
+        return next;
+    end loop;
+
+    for i in 1 .. pg_catalog.array_length(expected_policies, 1) loop
+        "check" := pg_catalog.format('policy %s on %s (%s, TO authenticated)', expected_policies[i][2], expected_policies[i][1],
+                                     case expected_policies[i][3] when 'r' then 'SELECT' when 'a' then 'INSERT'
+                                                                   when 'w' then 'UPDATE' else 'DELETE' end);
+        select pg_catalog.format('%s %s', p.polcmd, p.polroles::regrole[]::text) into actual
+          from pg_catalog.pg_policy p
+         where p.polrelid = pg_catalog.to_regclass('public.' || expected_policies[i][1]) and p.polname = expected_policies[i][2];
+        ok := coalesce(actual = expected_policies[i][3] || ' {authenticated}', false);
+        detail := case when actual is null then 'missing' when ok then 'present' else 'wrong command or roles: ' || actual end;
+        return next;
+    end loop;
+
+    "check" := 'hardened public.bulk_update_service_status is installed, SECURITY INVOKER';
+    select pg_catalog.format('%s member:%s', p.prosecdef,
+                             exists (select 1 from pg_catalog.pg_depend d where d.objid = p.oid and d.deptype = 'e' and d.refobjid = ext))
+      into actual
+      from pg_catalog.pg_proc p
+     where p.oid = pg_catalog.to_regprocedure('public.bulk_update_service_status(text[],text,boolean,uuid)');
+    ok := coalesce(actual = 'f member:t', false);
+    detail := case when ok then 'present' when actual is null then 'missing' else 'not the extension''s hardened function: ' || actual end;
+    return next;
+
+    "check" := 'its privileged part is SECURITY DEFINER with search_path '''' outside public';
+    select pg_catalog.format('%s %s %s', p.pronamespace::regnamespace, p.prosecdef, p.proconfig) into actual
+      from pg_catalog.pg_proc p
+     where p.oid = pg_catalog.to_regprocedure('pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)');
+    ok := coalesce(actual = 'pilot_private t {"search_path=\"\""}', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+
+    "check" := 'bulk_update_service_status grants: authenticated and service_role, never anon or PUBLIC';
+    bad := null;
+    select pg_catalog.string_agg(x, ', ') into bad from (
+        select pg_catalog.format('%s: %s', f, r) as x
+          from pg_catalog.unnest(array['public.bulk_update_service_status(text[],text,boolean,uuid)',
+                                       'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)']) f,
+               pg_catalog.unnest(array['anon', 'authenticated', 'service_role']) r
+         where pg_catalog.to_regprocedure(f) is not null
+           and pg_catalog.has_function_privilege(r, pg_catalog.to_regprocedure(f), 'execute')
+               <> case when r = 'anon' then false
+                       when f like 'pilot_private%' then r = 'authenticated'
+                       else true end
+        union all
+        select pg_catalog.format('%s: PUBLIC', f)
+          from pg_catalog.unnest(array['public.bulk_update_service_status(text[],text,boolean,uuid)',
+                                       'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)']) f
+         where exists (select 1 from pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+                        where p.oid = pg_catalog.to_regprocedure(f) and a.grantee = 0 and a.privilege_type = 'EXECUTE')) s;
+    ok := bad is null;
+    detail := coalesce('wrong: ' || bad, 'as specified');
+    return next;
+
+    "check" := 'every SECURITY DEFINER function of the extension has a fixed search_path';
+    select pg_catalog.string_agg(p.oid::regprocedure::text, ', ' order by 1) into bad
+      from pg_catalog.pg_depend d join pg_catalog.pg_proc p on p.oid = d.objid
+     where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_proc'::regclass and p.prosecdef
+       and not exists (select 1 from pg_catalog.unnest(p.proconfig) c where c like 'search_path=%');
+    ok := bad is null;
+    detail := coalesce('without a fixed search_path: ' || bad, 'all fixed');
+    return next;
+
+    "check" := 'nothing anon can execute is SECURITY DEFINER';
+    select pg_catalog.string_agg(p.oid::regprocedure::text, ', ' order by 1) into bad
+      from pg_catalog.pg_depend d join pg_catalog.pg_proc p on p.oid = d.objid
+     where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_proc'::regclass and p.prosecdef
+       and pg_catalog.has_function_privilege('anon', p.oid, 'execute');
+    ok := bad is null;
+    detail := coalesce('executable by anon: ' || bad, 'none');
+    return next;
+
+    "check" := 'the drop guard is in place';
+    select pg_catalog.string_agg(pg_catalog.format('%s %s', e.evtname, e.evtenabled), ', ' order by e.evtname) into actual
+      from pg_catalog.pg_event_trigger e where e.evtname like 'pilot_guardrails_drop_guard_%';
+    ok := coalesce(actual = 'pilot_guardrails_drop_guard_1_inspect O, pilot_guardrails_drop_guard_2_enforce O', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+end
+$$;
+comment on function public.pilot_verify() is
+$$Read-only verification of the installed pilot objects, one row per check.
+Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part with search_path '', grants), fixed search_path on every SECURITY DEFINER function, and the drop guard. For database owners and service_role.$$;
+
+-- Privileges of the new objects: nothing for PUBLIC or anon; the verification for service_role.
+revoke all on function pilot_private.drop_guard_inspect() from public, anon;
+revoke all on function pilot_private.drop_guard_enforce() from public, anon;
+revoke all on function public.pilot_verify() from public, anon, authenticated;
+grant execute on function public.pilot_verify() to service_role;
