@@ -26,11 +26,28 @@ cluster_start() {
     as_postgres "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
     local port
     port=$(free_port "${PORT_BASE:-55432}")
-    # RUST_BACKTRACE=1 in the server: a Rust backtrace must never reach a client's DETAIL, and the
-    # tests prove it with the variable set (notes/pgrx-errors.md).
-    as_postgres env RUST_BACKTRACE=1 "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w -t 60 \
-        -o "-p $port -k $CLUSTER_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" start >/dev/null
-    export PGHOST=$CLUSTER_DIR PGPORT=$port PGUSER=postgres CLUSTER_DIR
+    # fsync stays on only where durability is what is being tested (CLUSTER_FSYNC=on).
+    CLUSTER_OPTS="-p $port -k $CLUSTER_DIR -c listen_addresses=127.0.0.1 -c fsync=${CLUSTER_FSYNC:-off} -c max_connections=60"
+    export PGHOST=$CLUSTER_DIR PGPORT=$port PGUSER=postgres CLUSTER_DIR CLUSTER_OPTS
+    cluster_run start
+}
+
+# Start (or restart after a crash) the cluster of cluster_start with the same options.
+# RUST_BACKTRACE=1 in the server: a Rust backtrace must never reach a client's DETAIL, and the
+# tests prove it with the variable set (notes/pgrx-errors.md).
+cluster_run() {
+    as_postgres env RUST_BACKTRACE=1 "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w -t 120 \
+        -o "$CLUSTER_OPTS" "$1" >/dev/null
+}
+
+# SIGKILL the postmaster (its backends follow), wait until every process is gone.
+cluster_kill_postmaster() {
+    local pid
+    pid=$(head -1 "$CLUSTER_DIR/data/postmaster.pid")
+    kill -9 "$pid"
+    while kill -0 "$pid" 2>/dev/null || pgrep -u postgres -f "postgres: .*$CLUSTER_DIR" >/dev/null 2>&1; do sleep 0.1; done
+    # Backends notice the postmaster's death within a moment; give them that moment.
+    sleep 1
 }
 
 # cluster_stop: stop and remove the cluster started last (safe to call twice).

@@ -193,6 +193,11 @@ impl PostgRest {
         Ok(())
     }
 
+    /// True when the connection is gone (the server crashed or closed it).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// Direct access to the connection (as authenticator), e.g. for SET in tests.
     pub fn client(&mut self) -> &mut Client {
         &mut self.client

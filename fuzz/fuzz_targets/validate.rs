@@ -1,0 +1,100 @@
+//! Fuzz the pure validator, the privacy walk and the binary jsonb reader (SPEC §6):
+//! no panic, no forbidden key accepted, no payload value in an issue.
+//!
+//!   cargo fuzz run -s none validate -- -max_total_time=60
+#![no_main]
+
+#[path = "../../src/events.rs"]
+mod events;
+#[path = "../../src/issues.rs"]
+mod issues;
+#[path = "../../src/jsonb.rs"]
+mod jsonb;
+#[path = "../../src/privacy.rs"]
+mod privacy;
+#[path = "../../src/validate.rs"]
+mod validate;
+
+use events::{jsonb_key_order, Event};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+const SECRET: &str = "S3cr3t-Value-Nobody-Should-See";
+
+/// serde_json value → events in jsonb key order, without recursion.
+fn events_of(value: &Value) -> Vec<Event<'_>> {
+    enum W<'v> { V(&'v Value), K(&'v str), End(bool) }
+    let mut out = Vec::new();
+    let mut stack = vec![W::V(value)];
+    while let Some(w) = stack.pop() {
+        match w {
+            W::K(k) => out.push(Event::Key(k.as_bytes())),
+            W::End(obj) => out.push(if obj { Event::EndObject } else { Event::EndArray }),
+            W::V(Value::Null) => out.push(Event::Null),
+            W::V(Value::Bool(b)) => out.push(Event::Bool(*b)),
+            W::V(Value::Number(_)) => out.push(Event::Number),
+            W::V(Value::String(s)) => out.push(Event::String(s.as_bytes())),
+            W::V(Value::Array(a)) => {
+                out.push(Event::BeginArray);
+                stack.push(W::End(false));
+                stack.extend(a.iter().rev().map(W::V));
+            }
+            W::V(Value::Object(m)) => {
+                out.push(Event::BeginObject);
+                stack.push(W::End(true));
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort_by(|a, b| jsonb_key_order(a.as_bytes(), b.as_bytes()));
+                for k in keys.into_iter().rev() {
+                    stack.push(W::V(&m[k]));
+                    stack.push(W::K(k));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn count_forbidden(value: &Value) -> usize {
+    let mut n = 0;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(a) => stack.extend(a.iter()),
+            Value::Object(m) => {
+                for (k, v) in m {
+                    n += privacy::is_forbidden_key(k.as_bytes()) as usize;
+                    stack.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    n
+}
+
+fuzz_target!(|data: &[u8]| {
+    // 1. Arbitrary bytes as a binary jsonb datum: the reader must stop, never panic.
+    let mut reader = jsonb::JsonbReader::new(data);
+    let _ = validate::validate(validate::kind("contact_attempt").unwrap(), data.len(), &mut reader);
+
+    // 2. Arbitrary JSON documents, with a secret planted under a forbidden key and an unknown key.
+    let Ok(mut doc) = serde_json::from_slice::<Value>(data) else { return };
+    if let Value::Object(m) = &mut doc {
+        m.insert("Notes".into(), Value::String(SECRET.into()));
+        m.insert("unexpected field".into(), Value::String(SECRET.into()));
+    }
+    let evs = events_of(&doc);
+    let paths = validate::disallowed_key_paths(evs.iter().copied());
+    assert_eq!(paths.len(), count_forbidden(&doc), "every forbidden key is reported, once");
+    for kind in validate::KINDS {
+        let issues = validate::validate(kind, data.len(), evs.iter().copied());
+        assert!(issues.len() <= issues::MAX_ISSUES);
+        let rendered = issues::to_json(&issues);
+        assert!(!rendered.contains(SECRET), "a payload value leaked into an issue");
+        if !paths.is_empty() {
+            assert_eq!(issues[0].code, "disallowed_privacy_key", "privacy issues come first");
+            assert!(!issues.is_empty());
+        }
+    }
+    std::mem::forget(doc); // serde_json's Drop recurses on deep documents
+});
