@@ -17,6 +17,7 @@ use crate::events::Event;
 const JB_CMASK: u32 = 0x0FFF_FFFF;
 const JB_FSCALAR: u32 = 0x1000_0000;
 const JB_FOBJECT: u32 = 0x2000_0000;
+const JB_FARRAY: u32 = 0x4000_0000;
 
 const JENTRY_OFFLENMASK: u32 = 0x0FFF_FFFF;
 const JENTRY_TYPEMASK: u32 = 0x7000_0000;
@@ -69,7 +70,12 @@ impl<'a> JsonbReader<'a> {
         let header = self.u32_at(at)?;
         let count = (header & JB_CMASK) as usize;
         let object = header & JB_FOBJECT != 0;
+        let array = header & JB_FARRAY != 0;
         let scalar = header & JB_FSCALAR != 0;
+        // Exactly one of object / array; a raw scalar is a one-element array, and only at the root.
+        if object == array || (scalar && (object || count != 1 || !self.stack.is_empty())) {
+            return None;
+        }
         let n_entries = if object { count.checked_mul(2)? } else { count };
         let entries = at + 4;
         let data = entries.checked_add(n_entries.checked_mul(4)?)?;

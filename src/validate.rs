@@ -557,7 +557,9 @@ impl<'a> Walk<'a> {
         let depth = self.levels.len();
         match ev {
             Event::Key(key) => {
-                let level = self.levels.last_mut().expect("a key is inside an object");
+                // A key outside an object cannot come from a well-formed document: ignore it
+                // rather than trust the stream (the jsonb reader reports malformed input).
+                let Some(level) = self.levels.last_mut().filter(|l| l.object) else { return };
                 let pos = level.count;
                 level.count += 1;
                 let forbidden = is_forbidden_key(key);
@@ -615,7 +617,7 @@ impl<'a> Walk<'a> {
                 self.levels.push(Level { object, count: 0 });
             }
             Event::EndObject | Event::EndArray => {
-                let level = self.levels.pop().expect("balanced events");
+                let Some(level) = self.levels.pop() else { return };
                 if self.levels.len() == 1 && !level.object {
                     if let (Some((i, _, ok)), Some(kind)) = (self.array_field.take(), self.kind) {
                         let n = level.count;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::events::testing::{events_of, OwnedEvent};
+use crate::events::Event;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -571,4 +572,22 @@ proptest! {
         let rendered = crate::issues::to_json(&issues);
         prop_assert!(!rendered.contains(&secret), "{}", rendered);
     }
+}
+
+#[test]
+fn a_malformed_event_stream_is_not_a_panic() {
+    // Found by the fuzzer: a damaged jsonb header made the reader emit a key outside any object.
+    let evs = [Event::Key(b"notes"), Event::EndObject, Event::EndArray, Event::String(b"x"), Event::Key(b"query")];
+    let issues = validate(kind("service_scope").unwrap(), 10, evs.iter().copied());
+    assert_eq!(issues[0].code, "wrong_type");
+    assert!(disallowed_key_paths(evs.iter().copied()).is_empty());
+}
+
+#[test]
+fn the_jsonb_reader_refuses_contradictory_headers() {
+    // count 1, object + array + scalar flags all set: malformed, not a raw scalar.
+    let bytes = [0x01, 0x00, 0x00, 0x70, 0x10, 0, 0, 0, b'r', b'e'];
+    let mut reader = crate::jsonb::JsonbReader::new(&bytes);
+    let _ = validate(kind("service_scope").unwrap(), 10, &mut reader);
+    assert!(reader.malformed);
 }
