@@ -190,3 +190,85 @@ impl<'a> Iterator for JsonbReader<'a> {
         }
     }
 }
+
+// -------------------------------------------------------------------------------------------------
+// Writing: the issue list, straight into the binary format (no text rendering, no jsonb_in).
+
+const JB_OFFSET_STRIDE: usize = 32;
+
+/// Encode `items` — objects with string values only — as the bytes of a `jsonb` array after the
+/// varlena header. Keys must be given in `jsonb` order (shorter first, then bytewise) and unique,
+/// which is the canonical form `jsonb` comparison relies on.
+pub fn encode_array_of_string_objects(items: &[[(&str, &str); 3]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + items.len() * 128);
+    out.extend_from_slice(&(JB_FARRAY | items.len() as u32).to_ne_bytes());
+    let entries_at = out.len();
+    out.resize(entries_at + 4 * items.len(), 0);
+    let data_start = out.len();
+    for (i, item) in items.iter().enumerate() {
+        let start = out.len() - data_start;
+        while (out.len() - data_start) % 4 != 0 {
+            out.push(0); // the padding belongs to the element
+        }
+        encode_object(&mut out, item);
+        let end = out.len() - data_start;
+        write_entry(&mut out, entries_at, i, JENTRY_ISCONTAINER, start, end);
+    }
+    out
+}
+
+fn encode_object(out: &mut Vec<u8>, pairs: &[(&str, &str); 3]) {
+    let n = pairs.len();
+    out.extend_from_slice(&(JB_FOBJECT | n as u32).to_ne_bytes());
+    let entries_at = out.len();
+    out.resize(entries_at + 8 * n, 0);
+    let data_start = out.len();
+    let strings = pairs.iter().map(|(k, _)| *k).chain(pairs.iter().map(|(_, v)| *v));
+    for (i, s) in strings.enumerate() {
+        let start = out.len() - data_start;
+        out.extend_from_slice(s.as_bytes());
+        let end = out.len() - data_start;
+        write_entry(out, entries_at, i, JENTRY_ISSTRING, start, end);
+    }
+}
+
+/// JEntry `i`: its length, or (every JB_OFFSET_STRIDE-th entry) its end offset.
+fn write_entry(out: &mut [u8], entries_at: usize, i: usize, ty: u32, start: usize, end: usize) {
+    let value = if i % JB_OFFSET_STRIDE == 0 { ty | JENTRY_HAS_OFF | end as u32 } else { ty | (end - start) as u32 };
+    out[entries_at + 4 * i..entries_at + 4 * i + 4].copy_from_slice(&value.to_ne_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encoded_issue_list_reads_back() {
+        let items: Vec<[(&str, &str); 3]> = (0..70)
+            .map(|i| [("code", if i % 2 == 0 { "unknown_key" } else { "x" }), ("path", "a.b"), ("message", "m")])
+            .collect();
+        let bytes = encode_array_of_string_objects(&items);
+        let events: Vec<Event> = JsonbReader::new(&bytes).collect();
+        let mut expected = vec![Event::BeginArray];
+        for i in 0..70 {
+            expected.extend([
+                Event::BeginObject,
+                Event::Key(b"code"),
+                Event::String(if i % 2 == 0 { b"unknown_key".as_slice() } else { b"x".as_slice() }),
+                Event::Key(b"path"),
+                Event::String(b"a.b"),
+                Event::Key(b"message"),
+                Event::String(b"m"),
+                Event::EndObject,
+            ]);
+        }
+        expected.push(Event::EndArray);
+        assert_eq!(events, expected);
+        assert!(!JsonbReader::new(&bytes).malformed);
+    }
+
+    #[test]
+    fn an_empty_list_is_the_empty_array() {
+        assert_eq!(encode_array_of_string_objects(&[]), JB_FARRAY.to_ne_bytes().to_vec());
+    }
+}

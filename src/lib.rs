@@ -13,6 +13,8 @@
 
 use pgrx::prelude::*;
 
+#[cfg(feature = "bench")]
+mod bench;
 pub mod drop_guard;
 pub mod events;
 pub mod issues;
@@ -48,7 +50,6 @@ mod shell {
     use crate::{jsonb::JsonbReader, validate};
     use pgrx::pg_sys;
     use pgrx::prelude::*;
-    use std::ffi::CString;
 
     macro_rules! finfo_v1 {
         ($name:ident) => {
@@ -85,12 +86,20 @@ mod shell {
         unreachable!()
     }
 
-    fn jsonb_from_text(text: &str) -> pg_sys::Datum {
-        let c = CString::new(text).unwrap_or_else(|_| CString::new("[]").expect("static"));
-        // SAFETY: jsonb_in takes a NUL-terminated C string; ours outlives the call.
+    /// The issue list as a `jsonb` datum, encoded directly in the binary format
+    /// (`jsonb::encode_array_of_string_objects`): no text rendering, no `jsonb_in` re-parse.
+    fn issues_jsonb(issues: &[crate::issues::Issue]) -> pg_sys::Datum {
+        // jsonb key order: "code" and "path" (4 bytes, bytewise), then "message".
+        let items: Vec<[(&str, &str); 3]> =
+            issues.iter().map(|i| [("code", i.code), ("path", i.path.as_str()), ("message", i.message.as_str())]).collect();
+        let body = crate::jsonb::encode_array_of_string_objects(&items);
+        let total = body.len() + 4;
+        // SAFETY: palloc'd, fully written (header + body), handed to PostgreSQL as the result.
         unsafe {
-            pgrx::direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(pg_sys::Datum::from(c.as_ptr()))])
-                .expect("jsonb_in returns a value")
+            let ptr = pg_sys::palloc(total) as *mut u8;
+            pgrx::set_varsize_4b(ptr as *mut pg_sys::varlena, total as i32);
+            std::ptr::copy_nonoverlapping(body.as_ptr(), ptr.add(4), body.len());
+            pg_sys::Datum::from(ptr)
         }
     }
 
@@ -117,7 +126,7 @@ mod shell {
             if reader.malformed {
                 malformed();
             }
-            jsonb_from_text(&crate::issues::to_json(&issues))
+            issues_jsonb(&issues)
         }
     }
 

@@ -5,7 +5,7 @@ set client_min_messages = warning;
 create extension pgtap;
 create extension pilot_guardrails;
 
-select plan(32);
+select plan(33);
 
 -- The install creates the API roles when missing, as Supabase defines them.
 select ok(exists (select 1 from pg_roles where rolname = 'anon' and not rolcanlogin), 'role anon exists, NOLOGIN');
@@ -88,6 +88,8 @@ select ok(not has_function_privilege('anon', 'public.pilot_bootstrap_host()', 'e
           and not has_function_privilege('authenticated', 'public.pilot_bootstrap_host()', 'execute')
           and not has_function_privilege('service_role', 'public.pilot_bootstrap_host()', 'execute'),
           'pilot_bootstrap_host() is executable by no API role');
+
+select is((select count(*)::int from pilot_verify() where not ok), 0, 'pilot_verify() is all ok on a fresh bootstrapped install');
 
 -- DROP EXTENSION leaves the bootstrapped host in place, rows included.
 drop extension pilot_guardrails;

@@ -9,7 +9,7 @@ set client_min_messages = warning;
 create extension pgtap;
 create extension pilot_guardrails;
 
-select plan(9);
+select plan(11);
 
 create temp view ext_members as
 select d.classid, d.objid from pg_depend d
@@ -55,4 +55,12 @@ select is((select array_agg(format('%s.%s', tablename, policyname) order by 1) f
                    and (coalesce(qual, '') || coalesce(with_check, '')) !~ '\( SELECT pilot_private\.'
                    or roles <> '{authenticated}')),
           null, 'policies are TO authenticated and call helpers as (select ...)');
+select is((select array_agg(r order by r) from unnest(array['anon', 'authenticated', 'service_role']) r
+            where has_function_privilege(r, 'public.pilot_bootstrap_host()', 'execute')),
+          null, 'pilot_bootstrap_host() is executable by no API role on the host fixture');
+select is((select array_agg(format('%s %s', p.proname, r) order by 1)
+             from pg_proc p cross join unnest(array['anon', 'authenticated', 'service_role']) r
+            where p.pronamespace = 'public'::regnamespace and p.proname like 'pilot_record%'
+              and has_function_privilege(r, p.oid, 'execute') <> (r <> 'anon')),
+          null, 'every recorder: EXECUTE for authenticated and service_role, none for anon (despite default privileges)');
 select * from finish();

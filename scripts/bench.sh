@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Benchmarks, side by side in one run (not part of the test command). Builds in release mode with
+# the bench-only cargo feature, starts its own throwaway cluster, and prints one table of ratios
+# (medians of several rounds, with min–max), then the scorecard comparison of bench/scorecard.sh.
+#   scripts/bench.sh [--rounds N] [--pgbench-seconds S] [--scorecard-scale X]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ROUNDS=5 PGB=10 SCALE=0.2
+while [ $# -gt 0 ]; do
+    case $1 in
+        --rounds) ROUNDS=$2; shift 2 ;; --pgbench-seconds) PGB=$2; shift 2 ;; --scorecard-scale) SCALE=$2; shift 2 ;;
+        *) echo "unknown option $1"; exit 2 ;;
+    esac
+done
+n() { awk -v s="$SCALE" -v n="$1" 'BEGIN { printf "%d", s * n }'; }
+
+scripts/setup.sh
+echo "building (release, feature bench)…"
+install_extension --release --features bench
+cargo build --quiet --release --features bench --example bench --example bench_scorecard
+cluster_start bench
+trap cluster_stop EXIT
+psql_q -c "alter system set shared_buffers = '1GB'" -c "alter system set work_mem = '64MB'" \
+       -c "alter system set max_wal_size = '4GB'" -c "alter system set jit = off" >/dev/null
+cluster_run restart
+createdb bench
+export PGDATABASE=bench
+{
+    psql_q -c "create extension pilot_guardrails" -c "select pilot_bootstrap_host()"
+    psql_q -f scripts/demo/seed.sql
+    psql_q -c "insert into services (id, name) select 'svc-' || s, 'S' from generate_series(0, 499) s"
+    psql_q -f bench/functions.sql -f bench/plpgsql_validator.sql -f bench/corpus.sql -f bench/scorecard_data.sql
+    for t in pilot_contact_attempt_events pilot_referral_events pilot_connection_events pilot_service_scope \
+             service_operational_status_events pilot_data_decay_audits pilot_preference_fit_events; do
+        psql_q -c "alter table $t disable trigger user"
+    done
+    psql_q -c "select bench_generate('cycle-100k', 100000)" -c "select bench_generate('scorecard-small', $(n 100000))" \
+           -c "select bench_generate('scorecard-large', $(n 1000000))"
+    for k in $(seq 1 10); do psql_q -c "select bench_generate('noise-$k', $(n 1000000))"; done
+    for t in pilot_contact_attempt_events pilot_referral_events pilot_connection_events pilot_service_scope \
+             service_operational_status_events pilot_data_decay_audits pilot_preference_fit_events; do
+        psql_q -c "alter table $t enable trigger user"
+    done
+    psql_q -c "vacuum analyze"
+} >/dev/null
+
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(date -u +%Y-%m-%d);" \
+     "PostgreSQL $(psql -X -At -c 'show server_version'), shared_buffers $(psql -X -At -c 'show shared_buffers'),"\
+     "work_mem $(psql -X -At -c 'show work_mem'), jit off, fsync off; $ROUNDS rounds, pgbench ${PGB} s × 3"
+echo
+"$REPO_ROOT/target/release/examples/bench" "host=127.0.0.1 port=$PGPORT user=postgres dbname=bench" \
+    "host=127.0.0.1 port=$PGPORT user=authenticator dbname=bench" "$ROUNDS" "$PGB" "$PGPORT" bench
+echo
+echo "scorecard: computed in the database vs the bare index scans it needs vs fetching the rows to a client"
+echo "($(psql -X -At -c "select count(*) from pilot_contact_attempt_events") contact attempts in all; the measured cycles are among 10× as many rows of other cycles)"
+echo
+"$REPO_ROOT/target/release/examples/bench_scorecard" "host=127.0.0.1 port=$PGPORT user=postgres dbname=bench" "$ROUNDS" \
+    scorecard-small scorecard-large
