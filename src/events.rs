@@ -28,10 +28,10 @@ pub fn jsonb_key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-#[cfg(any(test, feature = "bench"))]
+#[cfg(any(test, feature = "bench", fuzzing))]
 pub mod testing {
-    //! A `serde_json::Value` as the event stream `jsonb` would give: for tests, and for the bench
-    //! that measures the serde round trip against the binary reader.
+    //! A `serde_json::Value` as the event stream `jsonb` would give: for tests, the fuzz target,
+    //! and the bench that measures the serde round trip against the binary reader.
     use super::*;
     use serde_json::Value;
 

@@ -13,6 +13,18 @@
 
 use pgrx::prelude::*;
 
+/// `PG_FUNCTION_INFO_V1` for the hand-declared C entry points (shell below, bench.rs).
+macro_rules! finfo_v1 {
+    ($name:ident) => {
+        #[unsafe(no_mangle)]
+        #[doc(hidden)]
+        pub extern "C" fn $name() -> &'static pgrx::pg_sys::Pg_finfo_record {
+            const V1: pgrx::pg_sys::Pg_finfo_record = pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1
+        }
+    };
+}
+
 #[cfg(feature = "bench")]
 mod bench;
 pub mod drop_guard;
@@ -50,17 +62,6 @@ mod shell {
     use crate::{jsonb::JsonbReader, validate};
     use pgrx::pg_sys;
     use pgrx::prelude::*;
-
-    macro_rules! finfo_v1 {
-        ($name:ident) => {
-            #[unsafe(no_mangle)]
-            #[doc(hidden)]
-            pub extern "C" fn $name() -> &'static pg_sys::Pg_finfo_record {
-                const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-                &V1
-            }
-        };
-    }
 
     /// The argument `n` (a non-null `jsonb`) as its detoasted bytes and its datum size.
     ///
