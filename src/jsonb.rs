@@ -182,7 +182,7 @@ impl<'a> Iterator for JsonbReader<'a> {
         match self.step() {
             Some(ev) => Some(ev),
             None => {
-                if !done && !(self.raw_scalar && self.stack.is_empty()) {
+                if !(done || self.raw_scalar && self.stack.is_empty()) {
                     self.malformed = true;
                 }
                 None
@@ -234,7 +234,7 @@ fn encode_object(out: &mut Vec<u8>, pairs: &[(&str, &str); 3]) {
 
 /// JEntry `i`: its length, or (every JB_OFFSET_STRIDE-th entry) its end offset.
 fn write_entry(out: &mut [u8], entries_at: usize, i: usize, ty: u32, start: usize, end: usize) {
-    let value = if i % JB_OFFSET_STRIDE == 0 { ty | JENTRY_HAS_OFF | end as u32 } else { ty | (end - start) as u32 };
+    let value = if i.is_multiple_of(JB_OFFSET_STRIDE) { ty | JENTRY_HAS_OFF | end as u32 } else { ty | (end - start) as u32 };
     out[entries_at + 4 * i..entries_at + 4 * i + 4].copy_from_slice(&value.to_ne_bytes());
 }
 
