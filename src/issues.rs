@@ -59,10 +59,6 @@ impl Issues {
         self.privacy_total + self.other_total
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.total() == 0
-    }
-
     /// Paths of every privacy issue (for `pilot_disallowed_key_paths`, built with `keep = usize::MAX`).
     pub fn into_privacy_paths(self) -> Vec<String> {
         self.privacy.into_iter().map(|i| i.path).collect()

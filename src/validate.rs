@@ -513,8 +513,9 @@ struct Walk<'a> {
     vals: [Val<'a>; MAX_FIELDS],
     /// The field the next top-level value belongs to (None: unknown or forbidden key).
     field: Option<usize>,
-    /// While inside a top-level array field: (field index, elements seen, all valid so far).
-    array_field: Option<(usize, usize, bool)>,
+    /// While inside a top-level array field: (field index, all elements valid so far). The
+    /// element count is the array level's own `count`.
+    array_field: Option<(usize, bool)>,
     root_object: bool,
 }
 
@@ -592,7 +593,7 @@ impl<'a> Walk<'a> {
                     } else if depth == 1 && self.root_object {
                         if let Some(i) = self.field.take() {
                             match (kind.fields[i].ty, object) {
-                                (Ty::Codes { .. }, false) => self.array_field = Some((i, 0, true)),
+                                (Ty::Codes { .. }, false) => self.array_field = Some((i, true)),
                                 (Ty::Codes { .. }, true) => {
                                     self.report("wrong_type", || "must be an array of codes".into());
                                     self.vals[i] = Val::Invalid;
@@ -608,7 +609,7 @@ impl<'a> Walk<'a> {
                             }
                         }
                     } else if depth == 2 {
-                        if let Some((_, _, ok)) = self.array_field.as_mut() {
+                        if let Some((_, ok)) = self.array_field.as_mut() {
                             *ok = false;
                             self.report("wrong_type", || "must be a code (a string)".into());
                         }
@@ -619,7 +620,7 @@ impl<'a> Walk<'a> {
             Event::EndObject | Event::EndArray => {
                 let Some(level) = self.levels.pop() else { return };
                 if self.levels.len() == 1 && !level.object {
-                    if let (Some((i, _, ok)), Some(kind)) = (self.array_field.take(), self.kind) {
+                    if let (Some((i, ok)), Some(kind)) = (self.array_field.take(), self.kind) {
                         let n = level.count;
                         let min = match kind.fields[i].ty {
                             Ty::Codes { min_items, .. } => min_items,
@@ -645,7 +646,7 @@ impl<'a> Walk<'a> {
                             self.vals[i] = check_scalar(kind.fields[i].ty, scalar, &mut self.issues, &|| render_path(path));
                         }
                     } else if depth == 2 {
-                        if let Some((i, _, ok)) = self.array_field.as_mut() {
+                        if let Some((i, ok)) = self.array_field.as_mut() {
                             let max = match kind.fields[*i].ty {
                                 Ty::Codes { max, .. } => max,
                                 _ => 100,
