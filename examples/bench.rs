@@ -15,48 +15,83 @@ struct Stat {
 
 fn stat(mut v: Vec<f64>) -> Stat {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    Stat { median: v[v.len() / 2], min: v[0], max: v[v.len() - 1] }
+    Stat {
+        median: v[v.len() / 2],
+        min: v[0],
+        max: v[v.len() - 1],
+    }
 }
 
 /// Throughput (units per second) of `sql`, which processes `units` units, over `rounds` rounds.
 fn throughput(c: &mut Client, rounds: usize, units: f64, sql: &str) -> Stat {
     c.query(sql, &[]).expect(sql); // warm-up (and caches)
-    stat((0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            c.query(sql, &[]).expect(sql);
-            units / t.elapsed().as_secs_f64()
-        })
-        .collect())
+    stat(
+        (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                c.query(sql, &[]).expect(sql);
+                units / t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
 }
 
 fn fmt(s: &Stat) -> String {
-    let f = |x: f64| if x >= 100.0 { format!("{:.0}", x) } else { format!("{:.2}", x) };
+    let f = |x: f64| {
+        if x >= 100.0 {
+            format!("{:.0}", x)
+        } else {
+            format!("{:.2}", x)
+        }
+    };
     format!("{} ({}–{})", f(s.median), f(s.min), f(s.max))
 }
 
 fn row(what: &str, ours: &Stat, other_name: &str, other: &Stat, unit: &str) {
-    println!("| {what} | {} | {other_name}: {} | {unit} | **{:.1}×** |", fmt(ours), fmt(other), ours.median / other.median);
+    println!(
+        "| {what} | {} | {other_name}: {} | {unit} | **{:.1}×** |",
+        fmt(ours),
+        fmt(other),
+        ours.median / other.median
+    );
 }
 
 fn pgbench(args: &[&str]) -> f64 {
-    let out = Command::new("/usr/lib/postgresql/15/bin/pgbench").args(args).output().expect("pgbench");
+    let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
+        .args(args)
+        .output()
+        .expect("pgbench");
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
-        .find_map(|l| l.strip_prefix("tps = ").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()))
-        .unwrap_or_else(|| panic!("pgbench failed: {}{}", text, String::from_utf8_lossy(&out.stderr)))
+        .find_map(|l| {
+            l.strip_prefix("tps = ")
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "pgbench failed: {}{}",
+                text,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
 }
 
 fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
     let [admin_dsn, api_dsn, rounds, seconds, port, db] = a.as_slice() else {
-        panic!("usage: bench <admin dsn> <authenticator dsn> <rounds> <pgbench seconds> <port> <db>")
+        panic!(
+            "usage: bench <admin dsn> <authenticator dsn> <rounds> <pgbench seconds> <port> <db>"
+        )
     };
     let _ = api_dsn;
     let rounds: usize = rounds.parse().unwrap();
     let mut c = Client::connect(admin_dsn, NoTls).expect("connect");
     c.batch_execute("set jit = off").unwrap();
-    let n: i64 = c.query_one("select count(*) from corpus", &[]).unwrap().get(0);
+    let n: i64 = c
+        .query_one("select count(*) from corpus", &[])
+        .unwrap()
+        .get(0);
     let n = n as f64;
 
     println!("| comparison | pilot_guardrails (median, min–max) | alternative (median, min–max) | unit | ratio |");
@@ -64,17 +99,65 @@ fn main() {
 
     // 1. Validation of the 20,000-payload corpus.
     // Detoast and look at every payload's root, nothing more: the floor under any validator.
-    let read = throughput(&mut c, rounds, n, "select count(*) from corpus where jsonb_typeof(payload) = 'object'");
-    let ours = throughput(&mut c, rounds, n, "select count(*) from corpus where pilot_validate('contact_attempt', payload) = '[]'");
-    let serde = throughput(&mut c, rounds, n, "select count(*) from corpus where bench_validate_serde('contact_attempt', payload) = '[]'");
-    let js_bool = throughput(&mut c, rounds, n, "select count(*) from corpus where bench_jsonschema_is_valid(payload)");
-    let js_err = throughput(&mut c, rounds, n, "select count(*) from corpus where cardinality(bench_jsonschema_errors(payload)) = 0");
-    let plpgsql = throughput(&mut c, rounds, n, "select count(*) from corpus where bench_plpgsql_validate(payload) = '[]'");
+    let read = throughput(
+        &mut c,
+        rounds,
+        n,
+        "select count(*) from corpus where jsonb_typeof(payload) = 'object'",
+    );
+    let ours = throughput(
+        &mut c,
+        rounds,
+        n,
+        "select count(*) from corpus where pilot_validate('contact_attempt', payload) = '[]'",
+    );
+    let serde = throughput(
+        &mut c,
+        rounds,
+        n,
+        "select count(*) from corpus where bench_validate_serde('contact_attempt', payload) = '[]'",
+    );
+    let js_bool = throughput(
+        &mut c,
+        rounds,
+        n,
+        "select count(*) from corpus where bench_jsonschema_is_valid(payload)",
+    );
+    let js_err = throughput(
+        &mut c,
+        rounds,
+        n,
+        "select count(*) from corpus where cardinality(bench_jsonschema_errors(payload)) = 0",
+    );
+    let plpgsql = throughput(
+        &mut c,
+        rounds,
+        n,
+        "select count(*) from corpus where bench_plpgsql_validate(payload) = '[]'",
+    );
     println!("| reading the corpus alone (detoast + root type, no validation) | {} | — | payloads/s | — |", fmt(&read));
     row("validation, every issue listed: binary jsonb walk vs the same validator through pgrx's text + serde_json", &ours, "serde", &serde, "payloads/s");
-    row("validation vs JSON Schema (jsonschema crate, pg_jsonschema's engine), boolean matcher", &ours, "jsonschema is_valid", &js_bool, "payloads/s");
-    row("validation vs JSON Schema, error-list API", &ours, "jsonschema errors", &js_err, "payloads/s");
-    row("validation vs the same rules in PL/pgSQL", &ours, "PL/pgSQL", &plpgsql, "payloads/s");
+    row(
+        "validation vs JSON Schema (jsonschema crate, pg_jsonschema's engine), boolean matcher",
+        &ours,
+        "jsonschema is_valid",
+        &js_bool,
+        "payloads/s",
+    );
+    row(
+        "validation vs JSON Schema, error-list API",
+        &ours,
+        "jsonschema errors",
+        &js_err,
+        "payloads/s",
+    );
+    row(
+        "validation vs the same rules in PL/pgSQL",
+        &ours,
+        "PL/pgSQL",
+        &plpgsql,
+        "payloads/s",
+    );
     let agree: Vec<i64> = [
         "select count(*) from corpus where pilot_validate('contact_attempt', payload) = '[]'",
         "select count(*) from corpus where bench_jsonschema_is_valid(payload)",
@@ -90,16 +173,58 @@ fn main() {
             &format!("select count(pilot_disallowed_key_paths(doc)) from walk_docs, generate_series(1, {reps}) where n = {keys}"));
         let plpgsql = throughput(&mut c, rounds, reps as f64,
             &format!("select count(bench_plpgsql_privacy_paths(doc)) from walk_docs, generate_series(1, {reps}) where n = {keys}"));
-        row(&format!("privacy walk, {keys} keys: Rust vs recursive PL/pgSQL"), &ours, "PL/pgSQL", &plpgsql, "documents/s");
+        row(
+            &format!("privacy walk, {keys} keys: Rust vs recursive PL/pgSQL"),
+            &ours,
+            "PL/pgSQL",
+            &plpgsql,
+            "documents/s",
+        );
     }
 
     // 3. Recording through PostgREST's protocol as `authenticated` vs plain INSERTs by the owner.
     let (mut rec, mut ins) = (vec![], vec![]);
     for _ in 0..rounds.min(3) {
-        rec.push(pgbench(&["-n", "-M", "simple", "-c", "2", "-j", "2", "-T", seconds, "-h", "127.0.0.1", "-p", port, "-U",
-                           "authenticator", "-f", "bench/pgbench_record.sql", db]));
-        ins.push(pgbench(&["-n", "-M", "simple", "-c", "2", "-j", "2", "-T", seconds, "-h", "127.0.0.1", "-p", port, "-U",
-                           "postgres", "-f", "bench/pgbench_insert.sql", db]));
+        rec.push(pgbench(&[
+            "-n",
+            "-M",
+            "simple",
+            "-c",
+            "2",
+            "-j",
+            "2",
+            "-T",
+            seconds,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            port,
+            "-U",
+            "authenticator",
+            "-f",
+            "bench/pgbench_record.sql",
+            db,
+        ]));
+        ins.push(pgbench(&[
+            "-n",
+            "-M",
+            "simple",
+            "-c",
+            "2",
+            "-j",
+            "2",
+            "-T",
+            seconds,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            port,
+            "-U",
+            "postgres",
+            "-f",
+            "bench/pgbench_insert.sql",
+            db,
+        ]));
     }
     let (rec, ins) = (stat(rec), stat(ins));
     row("recording, pgbench 2 clients: recorder via PostgREST's settings as authenticated vs plain INSERT by the owner", &rec, "INSERT", &ins, "transactions/s");
@@ -108,10 +233,17 @@ fn main() {
     let q = "select count(*), max(attempted_at) from pilot_contact_attempt_events where pilot_cycle_id = 'cycle-100k'";
     c.batch_execute("select set_config('request.jwt.claims', '{\"role\":\"authenticated\",\"sub\":\"22222222-2222-4222-8222-222222222222\"}', false); set role authenticated").unwrap();
     let member = throughput(&mut c, rounds, 1.0, q);
-    c.batch_execute("reset role; set role service_role").unwrap();
+    c.batch_execute("reset role; set role service_role")
+        .unwrap();
     let service = throughput(&mut c, rounds, 1.0, q);
     c.batch_execute("reset role").unwrap();
-    row("reading a 100k-row cycle: member under RLS vs service_role (bypasses RLS)", &member, "service_role", &service, "scans/s");
+    row(
+        "reading a 100k-row cycle: member under RLS vs service_role (bypasses RLS)",
+        &member,
+        "service_role",
+        &service,
+        "scans/s",
+    );
 
     println!();
     println!("valid payloads found in the corpus (agreement check): pilot_validate {}, jsonschema {}, PL/pgSQL {} of {}",

@@ -18,11 +18,15 @@ fn median(mut v: Vec<Duration>) -> (f64, f64, f64) {
 
 fn time<F: FnMut(&mut Client)>(client: &mut Client, rounds: usize, mut f: F) -> (f64, f64, f64) {
     f(client); // warm-up
-    median((0..rounds).map(|_| {
-        let t = Instant::now();
-        f(client);
-        t.elapsed()
-    }).collect())
+    median(
+        (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                f(client);
+                t.elapsed()
+            })
+            .collect(),
+    )
 }
 
 /// The original system's way: fetch every row of the cycle and organization, compute in the client.
@@ -61,7 +65,10 @@ fn client_side(c: &mut Client, cycle: &str) -> (usize, f64) {
     let m1 = failed as f64 / attempts.len().max(1) as f64;
     let m5 = per_hash.values().filter(|f| **f >= 2).count() as f64 / per_hash.len().max(1) as f64;
     // M3, M2
-    let terminal = referrals.iter().filter(|r| r.get::<_, &str>(1) != "initiated").count();
+    let terminal = referrals
+        .iter()
+        .filter(|r| r.get::<_, &str>(1) != "initiated")
+        .count();
     for r in &referrals {
         anchor_time.insert(r.get(0), r.get(2));
     }
@@ -90,14 +97,31 @@ fn client_side(c: &mut Client, cycle: &str) -> (usize, f64) {
     let fresh = scope
         .iter()
         .filter(|r| {
-            let window = match r.get::<_, &str>(1) { "crisis" => 24.0, "high_demand" => 48.0, _ => 168.0 } * 3600.0;
-            latest.get(r.get::<_, &str>(0)).is_some_and(|t| as_of - t <= window)
+            let window = match r.get::<_, &str>(1) {
+                "crisis" => 24.0,
+                "high_demand" => 48.0,
+                _ => 168.0,
+            } * 3600.0;
+            latest
+                .get(r.get::<_, &str>(0))
+                .is_some_and(|t| as_of - t <= window)
         })
         .count();
-    let m6 = audits.iter().filter(|r| r.get::<_, bool>(0)).count() as f64 / audits.len().max(1) as f64;
-    let m7 = prefs.iter().filter(|r| r.get::<_, bool>(0)).count() as f64 / prefs.len().max(1) as f64;
-    let rows = attempts.len() + referrals.len() + connections.len() + scope.len() + checks.len() + audits.len() + prefs.len();
-    (rows, m1 + m5 + terminal as f64 + p50 + fresh as f64 + m6 + m7)
+    let m6 =
+        audits.iter().filter(|r| r.get::<_, bool>(0)).count() as f64 / audits.len().max(1) as f64;
+    let m7 =
+        prefs.iter().filter(|r| r.get::<_, bool>(0)).count() as f64 / prefs.len().max(1) as f64;
+    let rows = attempts.len()
+        + referrals.len()
+        + connections.len()
+        + scope.len()
+        + checks.len()
+        + audits.len()
+        + prefs.len();
+    (
+        rows,
+        m1 + m5 + terminal as f64 + p50 + fresh as f64 + m6 + m7,
+    )
 }
 
 fn pilot_percentile(v: &mut [i64], p: u64) -> f64 {
@@ -125,9 +149,15 @@ fn main() {
             c.query_one("select pilot_scorecard($1, $2::text::uuid, '2026-06-30T00:00:00Z', 0.3, 3600)::text", &[cycle, &ORG]).unwrap();
         });
         let bare = time(&mut c, rounds, |c| {
-            for t in ["pilot_contact_attempt_events:recorded_by_org_id", "pilot_referral_events:source_org_id",
-                      "pilot_connection_events:org_id", "pilot_service_scope:org_id", "service_operational_status_events:org_id",
-                      "pilot_data_decay_audits:org_id", "pilot_preference_fit_events:org_id"] {
+            for t in [
+                "pilot_contact_attempt_events:recorded_by_org_id",
+                "pilot_referral_events:source_org_id",
+                "pilot_connection_events:org_id",
+                "pilot_service_scope:org_id",
+                "service_operational_status_events:org_id",
+                "pilot_data_decay_audits:org_id",
+                "pilot_preference_fit_events:org_id",
+            ] {
                 let (table, col) = t.split_once(':').unwrap();
                 c.query_one(&format!("select count(*) from {table} where pilot_cycle_id = $1 and {col} = $2::text::uuid"), &[cycle, &ORG])
                     .unwrap();

@@ -14,7 +14,9 @@ use serde_json::Value;
 use std::io::BufRead;
 
 fn main() {
-    let dsn = std::env::args().nth(1).expect("usage: postgrest_replay <dsn> < requests.jsonl");
+    let dsn = std::env::args()
+        .nth(1)
+        .expect("usage: postgrest_replay <dsn> < requests.jsonl");
     let mut api = PostgRest::connect(&dsn, "public").expect("connect");
     for line in std::io::stdin().lock().lines() {
         let line = line.expect("stdin");
@@ -26,23 +28,50 @@ fn main() {
         let jwt = spec.get("jwt").cloned().filter(|j| !j.is_null());
         let who = jwt
             .as_ref()
-            .map(|j| format!("{} {}", j["role"].as_str().unwrap_or("?"), j["sub"].as_str().unwrap_or("")))
+            .map(|j| {
+                format!(
+                    "{} {}",
+                    j["role"].as_str().unwrap_or("?"),
+                    j["sub"].as_str().unwrap_or("")
+                )
+            })
             .unwrap_or_else(|| "no JWT (anon)".into());
         let req = if spec["method"] == "GET" {
             let query: Vec<(String, String)> = spec["query"]
                 .as_object()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))).collect())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v.as_str()
+                                    .map(String::from)
+                                    .unwrap_or_else(|| v.to_string()),
+                            )
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
-            let q: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let q: Vec<(&str, &str)> = query
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             Request::get(function, jwt, &q)
         } else {
             Request::post(function, jwt, &spec["body"].to_string())
         };
         let resp = api.request(&req);
-        let method = if req.method == Method::Get { "GET" } else { "POST" };
+        let method = if req.method == Method::Get {
+            "GET"
+        } else {
+            "POST"
+        };
         println!("\n# {}", spec["label"].as_str().unwrap_or(""));
         println!("{method} /rpc/{function}   [{who}]");
         println!("HTTP {}", resp.status);
-        println!("{}", serde_json::to_string_pretty(&resp.body).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&resp.body).unwrap_or_default()
+        );
     }
 }

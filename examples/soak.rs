@@ -58,10 +58,17 @@ fn payload(cycle: &str, client: usize, i: u64) -> (Value, &'static str) {
 }
 
 fn interrupted(status: u16, code: Option<&str>) -> bool {
-    status == 503 || code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "PGRST000")
+    status == 503
+        || code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "PGRST000")
 }
 
-fn run_client(dsn: String, cycle: String, id: usize, deadline: Instant, stop: Arc<AtomicBool>) -> Tally {
+fn run_client(
+    dsn: String,
+    cycle: String,
+    id: usize,
+    deadline: Instant,
+    stop: Arc<AtomicBool>,
+) -> Tally {
     let mut t = Tally::default();
     let mut api: Option<PostgRest> = None;
     let mut i = 0u64;
@@ -84,7 +91,11 @@ fn run_client(dsn: String, cycle: String, id: usize, deadline: Instant, stop: Ar
         i += 1;
         t.requests += 1;
         let jwt = json!({"role": "authenticated", "sub": EDITOR_A});
-        let r = conn.request(&Request::post("pilot_record_contact_attempt", Some(jwt), &body.to_string()));
+        let r = conn.request(&Request::post(
+            "pilot_record_contact_attempt",
+            Some(jwt),
+            &body.to_string(),
+        ));
         let code = r.code().map(str::to_string);
         if interrupted(r.status, code.as_deref()) {
             t.interrupted += 1;
@@ -96,10 +107,19 @@ fn run_client(dsn: String, cycle: String, id: usize, deadline: Instant, stop: Ar
                 let row_id = r.body["id"].as_str().unwrap_or_default().to_string();
                 t.acknowledged.insert(row_id, r.body.clone());
             }
-            (issue, 400) if !issue.is_empty() && code.as_deref() == Some("22023") && text.contains(issue) && !text.contains(SECRET) => {
+            (issue, 400)
+                if !issue.is_empty()
+                    && code.as_deref() == Some("22023")
+                    && text.contains(issue)
+                    && !text.contains(SECRET) =>
+            {
                 t.refused_as_promised += 1;
             }
-            _ => t.unexpected.push(format!("{} {}", r.status, text.chars().take(300).collect::<String>())),
+            _ => t.unexpected.push(format!(
+                "{} {}",
+                r.status,
+                text.chars().take(300).collect::<String>()
+            )),
         }
     }
     t
@@ -135,7 +155,9 @@ fn main() {
     let mut admin = loop {
         match Client::connect(admin_dsn, NoTls) {
             Ok(c) => break c,
-            Err(_) if Instant::now() < deadline + Duration::from_secs(60) => std::thread::sleep(Duration::from_millis(200)),
+            Err(_) if Instant::now() < deadline + Duration::from_secs(60) => {
+                std::thread::sleep(Duration::from_millis(200))
+            }
             Err(e) => panic!("the server did not come back: {e}"),
         }
     };
@@ -145,10 +167,24 @@ fn main() {
         .into_iter()
         .map(|r| (r.get::<_, String>(0), serde_json::from_str(r.get::<_, &str>(1)).unwrap_or(Value::Null)))
         .collect();
-    let missing = total.acknowledged.keys().filter(|id| !stored.contains_key(*id)).count();
-    let unacknowledged = stored.keys().filter(|id| !total.acknowledged.contains_key(*id)).count();
-    let half_written = total.acknowledged.iter().filter(|(id, row)| stored.get(*id).is_some_and(|s| s != *row)).count();
-    let verify_failed: i64 = admin.query_one("select count(*) from pilot_verify() where not ok", &[]).expect("verify").get(0);
+    let missing = total
+        .acknowledged
+        .keys()
+        .filter(|id| !stored.contains_key(*id))
+        .count();
+    let unacknowledged = stored
+        .keys()
+        .filter(|id| !total.acknowledged.contains_key(*id))
+        .count();
+    let half_written = total
+        .acknowledged
+        .iter()
+        .filter(|(id, row)| stored.get(*id).is_some_and(|s| s != *row))
+        .count();
+    let verify_failed: i64 = admin
+        .query_one("select count(*) from pilot_verify() where not ok", &[])
+        .expect("verify")
+        .get(0);
 
     println!(
         "mode={mode} clients={clients} requests={} acknowledged={} stored={} acknowledged_but_missing={missing} \

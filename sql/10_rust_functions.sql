@@ -3,6 +3,7 @@
 
 create function public.pilot_validate(kind text, payload jsonb) returns jsonb
     language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
     as 'MODULE_PATHNAME', 'pilot_validate';
 comment on function public.pilot_validate(text, jsonb) is
 $$Validate a pilot payload without writing anything.
@@ -10,6 +11,7 @@ Returns the list of issues, [] when the payload is valid: each issue is {"path",
 
 create function public.pilot_disallowed_key_paths(payload jsonb) returns text[]
     language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
     as 'MODULE_PATHNAME', 'pilot_disallowed_key_paths';
 comment on function public.pilot_disallowed_key_paths(jsonb) is
 $$Every path at which a privacy-forbidden key occurs.
@@ -19,12 +21,14 @@ Keys query, query_text, message, user_text and notes are forbidden at any depth,
 -- independent of what a user does to the public entry point).
 create function pilot_private.validate(kind text, payload jsonb) returns jsonb
     language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
     as 'MODULE_PATHNAME', 'pilot_validate';
 comment on function pilot_private.validate(text, jsonb) is 'pilot_validate() for the recorders.';
 
 -- Exact percentiles for M2 (src/math.rs): numeric, never float8 (SPEC §8).
 create function pilot_private.percentiles(durations bigint[], ps int[]) returns text[]
     language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
     as 'MODULE_PATHNAME', 'pilot_percentiles';
 comment on function pilot_private.percentiles(bigint[], int[]) is
     'Exact linear-interpolation percentiles (as percentile_cont, but in numeric) of the durations, one per p; text for a numeric cast.';

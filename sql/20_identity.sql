@@ -12,7 +12,7 @@
 -- it. Null when not signed in — including a `sub` that is not a uuid, or claims that are not JSON.
 create function pilot_private.uid() returns uuid
     language plpgsql stable parallel safe
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     raw text := pg_catalog.current_setting('request.jwt.claims', true);
@@ -39,7 +39,7 @@ comment on function pilot_private.uid() is
 -- such as service_role). SECURITY INVOKER, so current_user is the caller.
 create function pilot_private.is_backend() returns boolean
     language plpgsql stable parallel safe
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     return coalesce((select r.rolsuper or r.rolbypassrls
@@ -53,7 +53,7 @@ comment on function pilot_private.is_backend() is
 -- Raise PT501 for a host object missing at call time. Used by every helper's exception handler.
 create function pilot_private.raise_storage_missing(what text) returns void
     language plpgsql immutable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     raise exception using
@@ -69,7 +69,7 @@ comment on function pilot_private.raise_storage_missing(text) is
 create function pilot_private.is_admin() returns boolean
     language plpgsql stable
     security definer
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     me uuid := pilot_private.uid();
@@ -91,7 +91,7 @@ comment on function pilot_private.is_admin() is
 create function pilot_private.member_orgs(writers_only boolean default false) returns uuid[]
     language plpgsql stable
     security definer
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     me uuid := pilot_private.uid();
@@ -118,7 +118,7 @@ comment on function pilot_private.member_orgs(boolean) is
 create function pilot_private.host_row_exists(kind text, id text) returns boolean
     language plpgsql stable
     security definer
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     if kind = 'service' then

@@ -6,9 +6,28 @@
 -- DROP EXTENSION leaves them). It first checks every existing object it relies on; on any
 -- incompatibility it refuses with one message naming every problem, and creates nothing.
 
+-- Privileges of a host table the bootstrap creates: whatever the default privileges granted is
+-- revoked first (Supabase's grant TRIGGER, TRUNCATE and REFERENCES to the API roles: SPEC §2,
+-- triggers of others), then anon and authenticated get what is given, service_role reads and writes.
+create function pilot_private.grant_host_table(rel text, anon_privs text, authenticated_privs text) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    execute pg_catalog.format('revoke all on table %s from public, anon, authenticated, service_role', rel);
+    if anon_privs is not null then
+        execute pg_catalog.format('grant %s on table %s to anon', anon_privs, rel);
+    end if;
+    execute pg_catalog.format('grant %s on table %s to authenticated', authenticated_privs, rel);
+    execute pg_catalog.format('grant select, insert, update, delete on table %s to service_role', rel);
+end
+$$;
+comment on function pilot_private.grant_host_table(text, text, text) is
+    'pilot_bootstrap_host(): the privileges of a host table it creates, whatever the default privileges (owner only).';
+
 create function public.pilot_bootstrap_host() returns text[]
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $fn$
 declare
     problems text[] := '{}';
@@ -82,7 +101,7 @@ begin
     end if;
     if not exists (select 1 from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
                     where n.nspname = 'auth' and p.proname = 'uid' and p.pronargs = 0) then
-        create function auth.uid() returns uuid language sql stable set search_path = '' as $$
+        create function auth.uid() returns uuid language sql stable set search_path = pg_catalog, pg_temp as $$
             select coalesce(
                 nullif(current_setting('request.jwt.claim.sub', true), ''),
                 (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
@@ -93,7 +112,7 @@ begin
     end if;
     if not exists (select 1 from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
                     where n.nspname = 'auth' and p.proname = 'role' and p.pronargs = 0) then
-        create function auth.role() returns text language sql stable set search_path = '' as $$
+        create function auth.role() returns text language sql stable set search_path = pg_catalog, pg_temp as $$
             select coalesce(
                 nullif(current_setting('request.jwt.claim.role', true), ''),
                 (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
@@ -104,7 +123,7 @@ begin
     end if;
     if not exists (select 1 from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
                     where n.nspname = 'auth' and p.proname = 'jwt' and p.pronargs = 0) then
-        create function auth.jwt() returns jsonb language sql stable set search_path = '' as $$
+        create function auth.jwt() returns jsonb language sql stable set search_path = pg_catalog, pg_temp as $$
             select coalesce(
                 nullif(current_setting('request.jwt.claim', true), ''),
                 nullif(current_setting('request.jwt.claims', true), '')
@@ -124,8 +143,7 @@ begin
         comment on table public.organizations is 'Partner organizations (minimal host table created by pilot_bootstrap_host).';
         alter table public.organizations enable row level security;
         create policy organizations_read on public.organizations for select to anon, authenticated using (true);
-        grant select on public.organizations to anon, authenticated;
-        grant all on public.organizations to service_role;
+        perform pilot_private.grant_host_table('public.organizations', 'select', 'select');
         created := created || 'table public.organizations'::text;
     end if;
     if pg_catalog.to_regclass('public.services') is null then
@@ -143,8 +161,7 @@ begin
         comment on table public.services is 'Directory services (minimal host table created by pilot_bootstrap_host).';
         alter table public.services enable row level security;
         create policy services_read on public.services for select to anon, authenticated using (published);
-        grant select on public.services to anon, authenticated;
-        grant all on public.services to service_role;
+        perform pilot_private.grant_host_table('public.services', 'select', 'select');
         created := created || 'table public.services'::text;
     end if;
     if pg_catalog.to_regclass('public.organization_members') is null then
@@ -161,8 +178,7 @@ begin
         alter table public.organization_members enable row level security;
         create policy organization_members_own on public.organization_members for select to authenticated
             using (user_id = (select auth.uid()));
-        grant select on public.organization_members to authenticated;
-        grant all on public.organization_members to service_role;
+        perform pilot_private.grant_host_table('public.organization_members', null, 'select');
         created := created || 'table public.organization_members'::text;
     end if;
     if pg_catalog.to_regclass('public.app_admins') is null then
@@ -175,15 +191,16 @@ begin
         alter table public.app_admins enable row level security;
         create policy app_admins_own on public.app_admins for select to authenticated
             using (user_id = (select auth.uid()));
-        grant select on public.app_admins to authenticated;
-        grant all on public.app_admins to service_role;
+        perform pilot_private.grant_host_table('public.app_admins', null, 'select');
         created := created || 'table public.app_admins'::text;
     end if;
     if not exists (select 1 from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
                     where n.nspname = 'public' and p.proname = 'is_admin' and p.pronargs = 0) then
+        -- SECURITY INVOKER over the policy and grant created above: it depends on nothing of the
+        -- extension and runs no code as its owner.
         create function public.is_admin() returns boolean
-            language sql stable security definer set search_path = '' as $$
-            select exists (select 1 from public.app_admins where user_id = auth.uid())
+            language sql stable security invoker set search_path = pg_catalog, pg_temp as $$
+            select exists (select 1 from public.app_admins where user_id = (select auth.uid()))
         $$;
         comment on function public.is_admin() is 'True when the caller is in app_admins (created by pilot_bootstrap_host).';
         revoke execute on function public.is_admin() from public, anon;

@@ -12,7 +12,7 @@
 -- A code (SPEC §3): ^[A-Za-z0-9][A-Za-z0-9_.:-]*$ within max_chars characters.
 create function pilot_private.is_code(value text, max_chars int default 100) returns boolean
     language sql immutable strict parallel safe
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
     return value operator(pg_catalog.~) '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'
        and pg_catalog.char_length(value) <= max_chars;
 comment on function pilot_private.is_code(text, int) is
@@ -21,7 +21,7 @@ comment on function pilot_private.is_code(text, int) is
 -- Every element of a one-dimensional array is a code (no nulls).
 create function pilot_private.are_codes(items text[], max_chars int default 100) returns boolean
     language sql immutable strict parallel safe
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
     return coalesce(pg_catalog.array_ndims(items), 1) = 1
        and not exists (select 1 from pg_catalog.unnest(items) as x(v)
                         where v is null or not pilot_private.is_code(v, max_chars));
@@ -47,7 +47,9 @@ create table public.pilot_contact_attempt_events (
     outcome_notes_code text constraint outcome_notes_code_valid
         check (outcome_notes_code in ('busy_signal', 'voicemail_only', 'eligibility_mismatch', 'hours_mismatch',
                                       'capacity_full', 'unknown_failure')),
-    created_at timestamptz not null default now()
+    created_at timestamptz not null default now(),
+    -- what a connection's composite foreign key points at (SPEC §3.5)
+    constraint pilot_contact_attempt_events_anchor unique (id, pilot_cycle_id, recorded_by_org_id)
 );
 comment on table public.pilot_contact_attempt_events is
 $$Pilot: how an attempt to reach a service turned out.
@@ -76,7 +78,8 @@ create table public.pilot_referral_events (
         check (failure_reason_code in ('disconnected_number', 'no_response', 'intake_closed', 'ineligible',
                                        'capacity_full', 'unknown_failure')),
     constraint terminal_state_needs_terminal_at check (referral_state = 'initiated' or terminal_at is not null),
-    constraint initiated_has_no_failure_reason check (referral_state <> 'initiated' or failure_reason_code is null)
+    constraint initiated_has_no_failure_reason check (referral_state <> 'initiated' or failure_reason_code is null),
+    constraint pilot_referral_events_anchor unique (id, pilot_cycle_id, source_org_id)
 );
 comment on table public.pilot_referral_events is
 $$Pilot: a referral from a partner organization to a service, and where it ended.
@@ -142,9 +145,17 @@ create table public.pilot_connection_events (
     org_id uuid not null,
     service_id text not null constraint service_id_is_code check (pilot_private.is_code(service_id)),
     connected_at timestamptz not null,
-    contact_attempt_event_id uuid references public.pilot_contact_attempt_events (id) on delete restrict,
-    referral_event_id uuid references public.pilot_referral_events (id) on delete restrict,
-    constraint exactly_one_anchor check (num_nonnulls(contact_attempt_event_id, referral_event_id) = 1)
+    contact_attempt_event_id uuid,
+    referral_event_id uuid,
+    constraint exactly_one_anchor check (num_nonnulls(contact_attempt_event_id, referral_event_id) = 1),
+    -- The anchor is an event of the same cycle and organization (SPEC §3.5), for direct writes and
+    -- later updates of the anchor too. MATCH SIMPLE: the absent anchor (null) is not checked.
+    constraint contact_attempt_anchor_same_cycle_and_org
+        foreign key (contact_attempt_event_id, pilot_cycle_id, org_id)
+        references public.pilot_contact_attempt_events (id, pilot_cycle_id, recorded_by_org_id) on delete restrict,
+    constraint referral_anchor_same_cycle_and_org
+        foreign key (referral_event_id, pilot_cycle_id, org_id)
+        references public.pilot_referral_events (id, pilot_cycle_id, source_org_id) on delete restrict
 );
 comment on table public.pilot_connection_events is
 $$Pilot: a person reached the service, anchored to the contact attempt or the referral that led there.
@@ -219,7 +230,7 @@ create index pilot_preference_fit_events_cycle_org_time on public.pilot_preferen
 -- Normalize before the CHECKs: hashes are stored lower-case (accepted in either case).
 create function pilot_private.lowercase_entity_key_hash() returns trigger
     language plpgsql
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     new.entity_key_hash := pg_catalog.lower(new.entity_key_hash);
@@ -234,7 +245,7 @@ create trigger pilot_lowercase_entity_key_hash
 -- A referral in a terminal state does not move again (SQLSTATE PT409, PostgREST 409).
 create function pilot_private.referral_terminal_guard() returns trigger
     language plpgsql
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     if old.referral_state in ('connected', 'failed', 'client_withdrew', 'no_response_timeout') then
@@ -259,7 +270,7 @@ create trigger pilot_referral_terminal_guard
 -- rows before host rows.
 create function pilot_private.check_host_refs() returns trigger
     language plpgsql
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     i int;

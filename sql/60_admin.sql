@@ -6,8 +6,9 @@
 --
 -- Layout, per Supabase's security guidance:
 --   public.bulk_update_service_status              SECURITY INVOKER, what PostgREST serves: routes
---   pilot_private.bulk_update_service_status_as_admin  SECURITY DEFINER, search_path '': signed-in admins
---   pilot_private.apply_service_status             SECURITY INVOKER: the update itself
+--   pilot_private.bulk_update_service_status_as_admin  SECURITY DEFINER, search_path pg_catalog, pg_temp: signed-in admins
+--   pilot_private.apply_service_status             SECURITY INVOKER: the update itself, after refusing
+--                                                  triggers of others on public.services (SPEC §2)
 -- A backend job (service_role or any BYPASSRLS role) has no user id: it names the acting admin in
 -- p_admin_user_id and the update runs with its own privileges — no elevation is needed or given.
 
@@ -20,7 +21,7 @@ create function pilot_private.check_bulk_update_args(
     p_service_ids text[], p_verification_status text, p_published boolean
 ) returns void
     language plpgsql immutable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     if p_service_ids is null or pg_catalog.cardinality(p_service_ids) not between 1 and 1000 then
@@ -44,14 +45,54 @@ $$;
 comment on function pilot_private.check_bulk_update_args(text[], text, boolean) is
     'Argument rules of bulk_update_service_status (22023).';
 
+-- Triggers of others (SPEC §2): a trigger function runs as whoever writes — as the owner, when the
+-- writer is SECURITY DEFINER code. The enabled triggers on rel whose function is owned by an API
+-- role (or a role that can act as one, such as PostgREST's authenticator) or lives in a temporary
+-- schema, by name. Superusers own what they own on purpose; they are never counted.
+create function pilot_private.untrusted_triggers(rel regclass) returns text[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return array(
+        select t.tgname::text
+          from pg_catalog.pg_trigger t
+          join pg_catalog.pg_proc p on p.oid = t.tgfoid
+          join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+          join pg_catalog.pg_roles o on o.oid = p.proowner
+         where t.tgrelid = rel and t.tgenabled <> 'D'
+           and (n.nspname like 'pg\_temp\_%' or n.nspname like 'pg\_toast\_temp\_%'
+                or (not o.rolsuper
+                    and exists (select 1 from pg_catalog.pg_roles api
+                                 where api.rolname in ('anon', 'authenticated', 'service_role')
+                                   and pg_catalog.pg_has_role(o.oid, api.oid, 'MEMBER'))))
+         order by 1);
+end
+$$;
+comment on function pilot_private.untrusted_triggers(regclass) is
+    'Enabled triggers on a table whose function an API role (or a member of one) owns or that live in a temporary schema (SPEC §2).';
+
 -- The update itself, as whoever calls it. Duplicates count once; failed ids keep input order.
 create function pilot_private.apply_service_status(
     p_service_ids text[], p_verification_status text, p_published boolean, p_actor uuid
 ) returns table (updated_count int, failed_ids text[])
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
+declare
+    services constant regclass := pg_catalog.to_regclass('public.services');
+    untrusted text[];
 begin
+    if services is null then
+        perform pilot_private.raise_storage_missing('relation "public.services" does not exist');
+    end if;
+    untrusted := pilot_private.untrusted_triggers(services);
+    if pg_catalog.cardinality(untrusted) > 0 then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: refused: public.services has a trigger whose function an API role owns or that lives in a temporary schema: '
+                      || pg_catalog.array_to_string(untrusted, ', '),
+            hint = 'Drop or disable the trigger, and revoke trigger on public.services from anon, authenticated, service_role.';
+    end if;
     return query
     with input as (
         select u.id, pg_catalog.min(u.ord) as ord
@@ -77,13 +118,13 @@ exception
 end
 $$;
 comment on function pilot_private.apply_service_status(text[], text, boolean, uuid) is
-    'Updates verification_status/published of services, reviewed_by = p_actor. Runs as its caller.';
+    'Updates verification_status/published of services, reviewed_by = p_actor. Runs as its caller; refuses (42501) while public.services carries an untrusted trigger (SPEC §2).';
 
 -- Does this user id belong to an app admin? (The backend path's check of p_admin_user_id.)
 create function pilot_private.user_is_admin(p_user_id uuid) returns boolean
     language plpgsql stable
     security definer
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     return exists (select 1 from public.app_admins a where a.user_id = p_user_id);
@@ -101,7 +142,7 @@ create function pilot_private.bulk_update_service_status_as_admin(
 ) returns table (updated_count int, failed_ids text[])
     language plpgsql volatile
     security definer
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     me uuid := pilot_private.uid();
@@ -133,7 +174,7 @@ create function public.bulk_update_service_status(
 ) returns table (updated_count int, failed_ids text[])
     language plpgsql volatile
     security invoker
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     if pilot_private.is_backend() then

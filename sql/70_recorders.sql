@@ -16,7 +16,7 @@
 -- Steps 1–3, shared by every recorder. Returns the caller's user id (null for backend roles).
 create function pilot_private.check_caller_and_payload(fn text, kind text, payload jsonb) returns uuid
     language plpgsql stable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     me uuid := pilot_private.uid();
@@ -74,7 +74,7 @@ comment on function pilot_private.check_caller_and_payload(text, text, jsonb) is
 -- Step 5: the services and organizations the payload names exist (all callers, backends too).
 create function pilot_private.check_host_rows(kind text, payload jsonb) returns void
     language plpgsql stable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     refs text[];
@@ -103,7 +103,7 @@ comment on function pilot_private.check_host_rows(text, jsonb) is
 
 create function public.pilot_record_contact_attempt(jsonb) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     payload constant jsonb := $1;
@@ -130,7 +130,7 @@ The request body is the event: {"pilot_cycle_id", "service_id", "recorded_by_org
 
 create function public.pilot_record_referral(jsonb) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     payload constant jsonb := $1;
@@ -157,7 +157,7 @@ The request body is the referral: {"pilot_cycle_id", "source_org_id", "target_se
 
 create function public.pilot_update_referral(referral_id uuid, payload jsonb) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     fn constant text := 'pilot_update_referral';
@@ -221,7 +221,7 @@ payload: {"source_org_id" (the referral's organization), "referral_state", "upda
 
 create function public.pilot_record_integration_feasibility(jsonb) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     payload constant jsonb := $1;
@@ -251,7 +251,7 @@ The request body: {"decision" (go | conditional | blocked), "decision_date" (YYY
 
 create function public.pilot_record_connection(jsonb) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     payload constant jsonb := $1;
@@ -296,7 +296,7 @@ The request body: {"pilot_cycle_id", "org_id", "service_id", "connected_at", and
 
 create function public.pilot_record_service_scope(jsonb) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     payload constant jsonb := $1;
@@ -321,7 +321,7 @@ The request body: {"pilot_cycle_id", "org_id", "service_id", "sla_tier" (crisis 
 
 create function public.pilot_record_service_status(jsonb) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     payload constant jsonb := $1;
@@ -345,7 +345,7 @@ The request body: {"pilot_cycle_id", "org_id", "service_id", "checked_at", "stat
 
 create function public.pilot_record_data_decay_audit(jsonb) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     payload constant jsonb := $1;
@@ -370,7 +370,7 @@ The request body: {"pilot_cycle_id", "org_id", "service_id", "audited_at", "is_f
 
 create function public.pilot_record_preference_fit(jsonb) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     payload constant jsonb := $1;

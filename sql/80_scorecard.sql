@@ -8,7 +8,7 @@
 -- {"value": num/den or null, "numerator": num, "denominator": den}
 create function pilot_private.rate(num bigint, den bigint) returns jsonb
     language sql immutable parallel safe
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
     return pg_catalog.jsonb_build_object(
         'value', case when den > 0 then num::numeric / den end, 'numerator', num, 'denominator', den);
 comment on function pilot_private.rate(bigint, bigint) is 'A metric object; the value is null when the denominator is 0.';
@@ -18,7 +18,7 @@ comment on function pilot_private.rate(bigint, bigint) is 'A metric object; the 
 -- (a LANGUAGE sql body would be planned generically, blind to how selective the cycle is).
 create function pilot_private.scorecard_metrics(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
     language plpgsql stable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
     set plan_cache_mode = force_custom_plan
 as $fn$
 begin
@@ -100,7 +100,7 @@ comment on function pilot_private.scorecard_metrics(text, uuid, timestamptz) is
 create function pilot_private.gate1(metrics jsonb, baseline_failed_contact_rate numeric,
                                     baseline_p50_seconds_to_connection numeric) returns jsonb
     language plpgsql immutable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     m1_num numeric := (metrics -> 'M1' ->> 'numerator')::numeric;
@@ -109,6 +109,16 @@ declare
     result jsonb;
     ok boolean[];
 begin
+    -- numeric admits NaN and ±Infinity, and NaN compares above every number: refuse them (22023)
+    -- rather than let a check pass on them.
+    if baseline_failed_contact_rate in ('NaN', 'Infinity', '-Infinity') then
+        raise exception using errcode = '22023',
+            message = 'pilot_scorecard: baseline_failed_contact_rate must be a finite number';
+    end if;
+    if baseline_p50_seconds_to_connection in ('NaN', 'Infinity', '-Infinity') then
+        raise exception using errcode = '22023',
+            message = 'pilot_scorecard: baseline_p50_seconds_to_connection must be a finite number';
+    end if;
     if baseline_failed_contact_rate is null or baseline_p50_seconds_to_connection is null then
         return null;
     end if;
@@ -137,12 +147,12 @@ begin
         'passed_all', ok[1] and ok[2] and ok[3] and ok[4] and ok[5]);
 end
 $$;
-comment on function pilot_private.gate1(jsonb, numeric, numeric) is 'Gate 1 checks of a scorecard''s metrics (SPEC §8); null unless both baselines are given.';
+comment on function pilot_private.gate1(jsonb, numeric, numeric) is 'Gate 1 checks of a scorecard''s metrics (SPEC §8); null unless both baselines are given; a NaN or infinite baseline is refused (22023).';
 
 -- Who may read a cycle's metrics: members of the organization, admins, backend roles (42501).
 create function pilot_private.check_member(fn text, org uuid, writers_only boolean) returns void
     language plpgsql stable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     if pilot_private.is_backend() then
@@ -164,7 +174,7 @@ comment on function pilot_private.check_member(text, uuid, boolean) is
 -- UTC, YYYY-MM-DDTHH:MM:SS[.ffffff]Z, the fraction only when it is not zero.
 create function pilot_private.utc_text(t timestamptz) returns text
     language sql immutable parallel safe
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
     return pg_catalog.to_char(t at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
         || case when pg_catalog.date_part('microseconds', t)::bigint % 1000000 <> 0
                 then '.' || pg_catalog.to_char(t at time zone 'UTC', 'US') else '' end
@@ -179,7 +189,7 @@ create function public.pilot_scorecard(
     baseline_p50_seconds_to_connection numeric default null
 ) returns jsonb
     language plpgsql stable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     metrics jsonb;
@@ -203,7 +213,7 @@ Returns {"pilot_cycle_id", "org_id", "as_of", "metrics": {"M1" failed contact ra
 
 create function public.pilot_recompute_metrics(pilot_cycle_id text, org_id uuid) returns jsonb
     language plpgsql volatile
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     card jsonb;
@@ -228,7 +238,7 @@ Writers of the organization, admins and service_role only.$$;
 create function public.pilot_metric_history(pilot_cycle_id text, org_id uuid)
 returns table (metric_id text, calculated_at timestamptz, metric_value numeric, numerator numeric, denominator numeric)
     language plpgsql stable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform pilot_private.check_member('pilot_metric_history', $2, false);

@@ -1,13 +1,95 @@
--- Privileges, last (SPEC §2, §4, postgrest-contract.md §4–§5).
+-- Privileges, last (SPEC §2's matrix, §4, postgrest-contract.md §4–§5).
 --
 -- On Supabase, default privileges grant anon, authenticated and service_role everything the
--- installing role creates in `public`. So start from nothing: revoke every privilege on every
--- object of this extension from PUBLIC and from anon, then grant exactly what each role needs.
--- `anon` gets nothing at all; a SECURITY DEFINER function is never executable by it.
+-- installing role creates in `public` — TRUNCATE (which ignores row-level security), TRIGGER and
+-- REFERENCES included — and re-grant on every CREATE, never on ALTER. So every install and every
+-- upgrade script ends the same way: revoke everything from PUBLIC and the three API roles on every
+-- table, sequence and function of the extension, then grant back exactly the matrix below.
+-- pilot_verify() compares the installed ACLs with the same matrix, exactly.
 
-do $grants$
+-- The matrix: what each API role holds on each object of the extension; everything not listed is
+-- held by nobody but the owner. Functions are named by their regprocedure text.
+create function pilot_private.privilege_matrix()
+returns table (object_kind text, object_name text, grantee text, privileges text)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
 declare
-    ext oid := (select e.oid from pg_catalog.pg_extension e where e.extname = 'pilot_guardrails');
+    api constant text[] := array['authenticated', 'service_role'];
+    -- Called as the caller: the policies, CHECKs, triggers, recorders and the scorecard.
+    both_roles constant text[] := array[
+        'public.pilot_validate(text,jsonb)',
+        'public.pilot_disallowed_key_paths(jsonb)',
+        'public.bulk_update_service_status(text[],text,boolean,uuid)',
+        'public.pilot_record_contact_attempt(jsonb)',
+        'public.pilot_record_referral(jsonb)',
+        'public.pilot_update_referral(uuid,jsonb)',
+        'public.pilot_record_integration_feasibility(jsonb)',
+        'public.pilot_record_connection(jsonb)',
+        'public.pilot_record_service_scope(jsonb)',
+        'public.pilot_record_service_status(jsonb)',
+        'public.pilot_record_data_decay_audit(jsonb)',
+        'public.pilot_record_preference_fit(jsonb)',
+        'public.pilot_scorecard(text,uuid,timestamp with time zone,numeric,numeric)',
+        'public.pilot_recompute_metrics(text,uuid)',
+        'public.pilot_metric_history(text,uuid)',
+        'pilot_private.uid()',
+        'pilot_private.is_backend()',
+        'pilot_private.raise_storage_missing(text)',
+        'pilot_private.is_admin()',
+        'pilot_private.member_orgs(boolean)',
+        'pilot_private.host_row_exists(text,text)',
+        'pilot_private.is_code(text,integer)',
+        'pilot_private.are_codes(text[],integer)',
+        'pilot_private.validate(text,jsonb)',
+        'pilot_private.check_caller_and_payload(text,text,jsonb)',
+        'pilot_private.check_host_rows(text,jsonb)',
+        'pilot_private.percentiles(bigint[],integer[])',
+        'pilot_private.rate(bigint,bigint)',
+        'pilot_private.scorecard_metrics(text,uuid,timestamp with time zone)',
+        'pilot_private.gate1(jsonb,numeric,numeric)',
+        'pilot_private.check_member(text,uuid,boolean)',
+        'pilot_private.utc_text(timestamp with time zone)'];
+    -- bulk_update_service_status (SPEC §5): the privileged part for signed-in users only, the
+    -- backend path's helpers for backend roles only.
+    authenticated_only constant text[] := array[
+        'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)'];
+    service_role_only constant text[] := array[
+        'pilot_private.check_bulk_update_args(text[],text,boolean)',
+        'pilot_private.apply_service_status(text[],text,boolean,uuid)',
+        'pilot_private.user_is_admin(uuid)',
+        'pilot_private.untrusted_triggers(regclass)',
+        'pilot_private.privilege_matrix()',
+        'public.pilot_verify()'];
+    tables constant text[] := array[
+        'public.pilot_contact_attempt_events', 'public.pilot_referral_events', 'public.pilot_metric_snapshots',
+        'public.pilot_integration_feasibility_decisions', 'public.pilot_connection_events', 'public.pilot_service_scope',
+        'public.service_operational_status_events', 'public.pilot_data_decay_audits', 'public.pilot_preference_fit_events'];
+begin
+    return query
+        select 'function', f, r, 'EXECUTE' from pg_catalog.unnest(both_roles) f, pg_catalog.unnest(api) r
+        union all
+        select 'function', f, 'authenticated', 'EXECUTE' from pg_catalog.unnest(authenticated_only) f
+        union all
+        select 'function', f, 'service_role', 'EXECUTE' from pg_catalog.unnest(service_role_only) f
+        -- Pilot tables: row-level security decides for authenticated; service_role bypasses it.
+        -- Never TRUNCATE, TRIGGER or REFERENCES.
+        union all
+        select 'table', t, r, 'DELETE,INSERT,SELECT,UPDATE' from pg_catalog.unnest(tables) t, pg_catalog.unnest(api) r;
+end
+$$;
+comment on function pilot_private.privilege_matrix() is
+    'What anon, authenticated and service_role hold on each object of the extension (SPEC §2); nothing else is granted. Used by reset_privileges() and pilot_verify().';
+
+-- Revoke everything from PUBLIC and the API roles, then grant the matrix. Run by every install and
+-- upgrade script as its last step; owner only.
+create function pilot_private.reset_privileges() returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    ext constant oid := (select e.oid from pg_catalog.pg_extension e where e.extname = 'pilot_guardrails');
+    everyone constant text := 'public, anon, authenticated, service_role';
     obj record;
 begin
     for obj in
@@ -16,81 +98,32 @@ begin
          where d.classid = 'pg_catalog.pg_proc'::regclass and d.refclassid = 'pg_catalog.pg_extension'::regclass
            and d.refobjid = ext and d.deptype = 'e'
     loop
-        execute pg_catalog.format('revoke all on function %s from public, anon', obj.fn);
+        execute pg_catalog.format('revoke all on function %s from %s', obj.fn, everyone);
     end loop;
     for obj in
-        select c.oid::regclass as rel
+        select c.oid::regclass as rel, c.relkind
           from pg_catalog.pg_depend d join pg_catalog.pg_class c on c.oid = d.objid
          where d.classid = 'pg_catalog.pg_class'::regclass and d.refclassid = 'pg_catalog.pg_extension'::regclass
-           and d.refobjid = ext and d.deptype = 'e' and c.relkind in ('r', 'p', 'v', 'S')
+           and d.refobjid = ext and d.deptype = 'e' and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
     loop
-        execute pg_catalog.format('revoke all on %s from public, anon', obj.rel);
-        execute pg_catalog.format('grant all on %s to service_role', obj.rel);
+        execute pg_catalog.format('revoke all on %s %s from %s',
+                                  case when obj.relkind = 'S' then 'sequence' else 'table' end, obj.rel, everyone);
+    end loop;
+    -- Column privileges survive a table-level REVOKE ALL: revoke those too.
+    for obj in
+        select a.attrelid::regclass as rel, a.attname
+          from pg_catalog.pg_depend d join pg_catalog.pg_attribute a on a.attrelid = d.objid
+         where d.classid = 'pg_catalog.pg_class'::regclass and d.refclassid = 'pg_catalog.pg_extension'::regclass
+           and d.refobjid = ext and d.deptype = 'e' and a.attnum > 0 and a.attacl is not null
+    loop
+        execute pg_catalog.format('revoke all (%I) on %s from %s', obj.attname, obj.rel, everyone);
+    end loop;
+    for obj in select * from pilot_private.privilege_matrix() m loop
+        execute pg_catalog.format('grant %s on %s %s to %I', obj.privileges, obj.object_kind, obj.object_name, obj.grantee);
     end loop;
 end
-$grants$;
+$$;
+comment on function pilot_private.reset_privileges() is
+    'Revokes every privilege of PUBLIC, anon, authenticated and service_role on the extension''s objects and grants privilege_matrix(). Last step of every install and upgrade script.';
 
--- API functions: signed-in users and backend jobs.
-grant execute on function public.pilot_validate(text, jsonb) to authenticated, service_role;
-grant execute on function public.pilot_disallowed_key_paths(jsonb) to authenticated, service_role;
-
--- Helpers the policies, triggers and recorders call as the caller.
-grant execute on function pilot_private.uid() to authenticated, service_role;
-grant execute on function pilot_private.is_backend() to authenticated, service_role;
-grant execute on function pilot_private.raise_storage_missing(text) to authenticated, service_role;
-grant execute on function pilot_private.is_admin() to authenticated, service_role;
-grant execute on function pilot_private.member_orgs(boolean) to authenticated, service_role;
-grant execute on function pilot_private.host_row_exists(text, text) to authenticated, service_role;
-
--- CHECK constraints call these as the writing role.
-grant execute on function pilot_private.is_code(text, int) to authenticated, service_role;
-grant execute on function pilot_private.are_codes(text[], int) to authenticated, service_role;
-
--- Pilot tables: row-level security decides; anon has nothing (revoked above).
-do $tables$
-declare
-    t text;
-begin
-    foreach t in array array['pilot_contact_attempt_events', 'pilot_referral_events', 'pilot_metric_snapshots',
-                             'pilot_integration_feasibility_decisions', 'pilot_connection_events', 'pilot_service_scope',
-                             'service_operational_status_events', 'pilot_data_decay_audits', 'pilot_preference_fit_events'] loop
-        execute pg_catalog.format('grant select, insert, update, delete on public.%I to authenticated', t);
-    end loop;
-end
-$tables$;
-
--- bulk_update_service_status (SPEC §5): the entry point for signed-in users and backend jobs; its
--- privileged part for signed-in users only; the backend path's helpers for backend roles only.
-grant execute on function public.bulk_update_service_status(text[], text, boolean, uuid) to authenticated, service_role;
-grant execute on function pilot_private.bulk_update_service_status_as_admin(text[], text, boolean, uuid) to authenticated;
-grant execute on function pilot_private.check_bulk_update_args(text[], text, boolean) to service_role;
-grant execute on function pilot_private.apply_service_status(text[], text, boolean, uuid) to service_role;
-grant execute on function pilot_private.user_is_admin(uuid) to service_role;
-
--- Recorders (SPEC §7): signed-in users and backend jobs, never anon.
-grant execute on function pilot_private.validate(text, jsonb) to authenticated, service_role;
-grant execute on function pilot_private.check_caller_and_payload(text, text, jsonb) to authenticated, service_role;
-grant execute on function pilot_private.check_host_rows(text, jsonb) to authenticated, service_role;
-grant execute on function public.pilot_record_contact_attempt(jsonb) to authenticated, service_role;
-grant execute on function public.pilot_record_referral(jsonb) to authenticated, service_role;
-grant execute on function public.pilot_update_referral(uuid, jsonb) to authenticated, service_role;
-grant execute on function public.pilot_record_integration_feasibility(jsonb) to authenticated, service_role;
-grant execute on function public.pilot_record_connection(jsonb) to authenticated, service_role;
-grant execute on function public.pilot_record_service_scope(jsonb) to authenticated, service_role;
-grant execute on function public.pilot_record_service_status(jsonb) to authenticated, service_role;
-grant execute on function public.pilot_record_data_decay_audit(jsonb) to authenticated, service_role;
-grant execute on function public.pilot_record_preference_fit(jsonb) to authenticated, service_role;
-
--- Scorecard (SPEC §8).
-grant execute on function pilot_private.percentiles(bigint[], int[]) to authenticated, service_role;
-grant execute on function pilot_private.rate(bigint, bigint) to authenticated, service_role;
-grant execute on function pilot_private.scorecard_metrics(text, uuid, timestamptz) to authenticated, service_role;
-grant execute on function pilot_private.gate1(jsonb, numeric, numeric) to authenticated, service_role;
-grant execute on function pilot_private.check_member(text, uuid, boolean) to authenticated, service_role;
-grant execute on function pilot_private.utc_text(timestamptz) to authenticated, service_role;
-grant execute on function public.pilot_scorecard(text, uuid, timestamptz, numeric, numeric) to authenticated, service_role;
-grant execute on function public.pilot_recompute_metrics(text, uuid) to authenticated, service_role;
-grant execute on function public.pilot_metric_history(text, uuid) to authenticated, service_role;
-
--- pilot_bootstrap_host() creates host objects: for the database owner, never for an API role.
-revoke all on function public.pilot_bootstrap_host() from authenticated, service_role;
+select pilot_private.reset_privileges();

@@ -1,8 +1,10 @@
 -- pilot_guardrails 0.1.0 → 0.2.0: operations (SPEC §9).
 --
--- This file is both the upgrade script (ALTER EXTENSION pilot_guardrails UPDATE) and the last part
--- of a fresh 0.2.0 install (src/lib.rs includes it after the 0.1.0 objects), so the two paths run
--- the same text; tests/scenarios/upgrade.sh proves they end in the same schema.
+-- The upgrade script from 0.1.0 (ALTER EXTENSION pilot_guardrails UPDATE runs it, then the later
+-- deltas). As released, except one amendment made with 0.2.1: its two functions are created with
+-- the search path pg_catalog, pg_temp rather than '' (SPEC §2, name resolution), so that no
+-- upgrade path ever has a function of the extension that searches pg_temp first, even between two
+-- scripts. The current definitions live in sql/85_drop_guard.sql and sql/88_verify.sql.
 --   * pilot_verify(): read-only verification, one row per check
 --   * the drop guard: DROP EXTENSION pilot_guardrails refuses while pilot tables hold rows, unless
 --     pilot_guardrails.allow_data_loss is on in the session
@@ -22,7 +24,7 @@ comment on function pilot_private.drop_guard_inspect() is
 
 create function pilot_private.drop_guard_enforce() returns event_trigger
     language plpgsql
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     t regclass;
@@ -68,7 +70,7 @@ create event trigger pilot_guardrails_drop_guard_2_enforce on ddl_command_start
 
 create function public.pilot_verify() returns table ("check" text, ok boolean, detail text)
     language plpgsql stable
-    set search_path = ''
+    set search_path = pg_catalog, pg_temp
 as $$
 declare
     expected_columns constant text[][] := array[

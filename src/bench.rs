@@ -45,7 +45,9 @@ fn schema() -> &'static jsonschema::Validator {
 finfo_v1!(pg_finfo_bench_jsonschema_is_valid);
 #[pg_guard]
 #[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn bench_jsonschema_is_valid(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn bench_jsonschema_is_valid(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     unsafe {
         let doc: JsonB = pgrx::fcinfo::pg_getarg(fcinfo, 0).expect("strict");
         schema().is_valid(&doc.0).into_datum().expect("bool")
@@ -55,10 +57,15 @@ pub unsafe extern "C-unwind" fn bench_jsonschema_is_valid(fcinfo: pg_sys::Functi
 finfo_v1!(pg_finfo_bench_jsonschema_errors);
 #[pg_guard]
 #[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn bench_jsonschema_errors(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn bench_jsonschema_errors(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     unsafe {
         let doc: JsonB = pgrx::fcinfo::pg_getarg(fcinfo, 0).expect("strict");
-        let errors: Vec<String> = schema().iter_errors(&doc.0).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = schema()
+            .iter_errors(&doc.0)
+            .map(|e| e.to_string())
+            .collect();
         errors.into_datum().expect("array")
     }
 }
@@ -66,13 +73,20 @@ pub unsafe extern "C-unwind" fn bench_jsonschema_errors(fcinfo: pg_sys::Function
 finfo_v1!(pg_finfo_bench_validate_serde);
 #[pg_guard]
 #[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn bench_validate_serde(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn bench_validate_serde(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     unsafe {
         let kind: &str = pgrx::fcinfo::pg_getarg(fcinfo, 0).expect("strict");
         let doc: JsonB = pgrx::fcinfo::pg_getarg(fcinfo, 1).expect("strict");
         let evs = events_of(&doc.0);
         let size = serde_json::to_string(&doc.0).map(|s| s.len()).unwrap_or(0);
-        let found = validate::validate(validate::kind(kind).expect("kind"), size, evs.iter().map(|e| e.borrow()));
+        let found = validate::validate(
+            validate::kind(kind).expect("kind"),
+            size,
+            evs.iter().map(|e| e.borrow()),
+            &mut || {},
+        );
         let out: Value = serde_json::from_str(&issues::to_json(&found)).unwrap_or(Value::Null);
         JsonB(out).into_datum().expect("jsonb")
     }

@@ -3,6 +3,10 @@
 /// At most this many issues are reported; the last slot then says how many there were.
 pub const MAX_ISSUES: usize = 100;
 
+/// The reported list, as JSON text (a recorder's error DETAIL), stays within this many bytes —
+/// under 16 KB however many issues a payload has and however deep they are (SPEC §6).
+pub const MAX_ISSUES_JSON_BYTES: usize = 16_000;
+
 /// One problem found in a payload. `path` is the dotted path (SPEC §6), `code` comes from a fixed
 /// vocabulary (README, "Issue codes") and `message` is written by us: neither ever holds a payload value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +29,13 @@ pub struct Issues {
 impl Issues {
     /// `keep` bounds how many issues of each group are stored (`usize::MAX` keeps all).
     pub fn new(keep: usize) -> Self {
-        Issues { privacy: Vec::new(), other: Vec::new(), privacy_total: 0, other_total: 0, keep }
+        Issues {
+            privacy: Vec::new(),
+            other: Vec::new(),
+            privacy_total: 0,
+            other_total: 0,
+            keep,
+        }
     }
 
     /// True when the next privacy issue would be stored (so its path is worth rendering).
@@ -48,10 +58,19 @@ impl Issues {
         }
     }
 
-    pub fn other(&mut self, path: impl FnOnce() -> String, code: &'static str, message: impl FnOnce() -> String) {
+    pub fn other(
+        &mut self,
+        path: impl FnOnce() -> String,
+        code: &'static str,
+        message: impl FnOnce() -> String,
+    ) {
         self.other_total += 1;
         if self.keeps_other() {
-            self.other.push(Issue { path: path(), code, message: message() });
+            self.other.push(Issue {
+                path: path(),
+                code,
+                message: message(),
+            });
         }
     }
 
@@ -64,17 +83,54 @@ impl Issues {
         self.privacy.into_iter().map(|i| i.path).collect()
     }
 
-    /// The reported list: at most [`MAX_ISSUES`] entries, the last one `too_many_issues` when cut.
+    /// The reported list: at most [`MAX_ISSUES`] entries and [`MAX_ISSUES_JSON_BYTES`] of JSON
+    /// text; when cut, the last entry is `too_many_issues` with the total found.
     pub fn finish(self) -> Vec<Issue> {
         let total = self.total();
         let mut all: Vec<Issue> = self.privacy;
         all.extend(self.other);
-        if total > MAX_ISSUES {
-            all.truncate(MAX_ISSUES - 1);
-            all.push(Issue { path: String::new(), code: "too_many_issues", message: format!("{total} issues") });
+        let sizes: Vec<usize> = all.iter().map(json_len).collect();
+        if total <= MAX_ISSUES
+            && 2 + sizes.iter().map(|n| n + 2).sum::<usize>() <= MAX_ISSUES_JSON_BYTES
+        {
+            return all;
         }
+        let last = Issue {
+            path: String::new(),
+            code: "too_many_issues",
+            message: format!("{total} issues"),
+        };
+        let mut used = 2 + json_len(&last);
+        let mut keep = 0;
+        while keep < sizes.len()
+            && keep < MAX_ISSUES - 1
+            && used + sizes[keep] + 2 <= MAX_ISSUES_JSON_BYTES
+        {
+            used += sizes[keep] + 2;
+            keep += 1;
+        }
+        all.truncate(keep);
+        all.push(last);
         all
     }
+}
+
+/// The length of an issue in [`to_json`]'s rendering (also `jsonb`'s text output, whatever its key order).
+fn json_len(issue: &Issue) -> usize {
+    let s = |v: &str| {
+        2 + v
+            .chars()
+            .map(|c| match c {
+                '"' | '\\' | '\n' | '\r' | '\t' => 2,
+                c if (c as u32) < 0x20 => 6,
+                c => c.len_utf8(),
+            })
+            .sum::<usize>()
+    };
+    r#"{"path": , "code": , "message": }"#.len()
+        + s(&issue.path)
+        + s(issue.code)
+        + s(&issue.message)
 }
 
 /// Render issues as the JSON array carried in DETAIL and returned by `pilot_validate`.
@@ -147,8 +203,37 @@ mod tests {
     }
 
     #[test]
+    fn the_list_stays_within_its_byte_budget() {
+        let mut issues = Issues::new(MAX_ISSUES);
+        for _ in 0..500 {
+            issues.privacy(|| "x".repeat(500));
+        }
+        let list = issues.finish();
+        let json = to_json(&list);
+        assert!(json.len() <= MAX_ISSUES_JSON_BYTES, "{}", json.len());
+        assert!(
+            list.len() < MAX_ISSUES,
+            "the byte budget cuts first here: {}",
+            list.len()
+        );
+        assert_eq!(list.last().unwrap().code, "too_many_issues");
+        assert_eq!(list.last().unwrap().message, "500 issues");
+        // every entry but the last is a full one, as measured
+        for i in &list[..list.len() - 1] {
+            assert_eq!(json_len(i), to_json(std::slice::from_ref(i)).len() - 2);
+        }
+    }
+
+    #[test]
     fn json_escapes_control_characters_and_quotes() {
-        let list = vec![Issue { path: "a\"b\\c\u{1}".into(), code: "unknown_key", message: "é".into() }];
-        assert_eq!(to_json(&list), r#"[{"path": "a\"b\\c\u0001", "code": "unknown_key", "message": "é"}]"#);
+        let list = vec![Issue {
+            path: "a\"b\\c\u{1}".into(),
+            code: "unknown_key",
+            message: "é".into(),
+        }];
+        assert_eq!(
+            to_json(&list),
+            r#"[{"path": "a\"b\\c\u0001", "code": "unknown_key", "message": "é"}]"#
+        );
     }
 }

@@ -58,7 +58,13 @@ pub struct JsonbReader<'a> {
 
 impl<'a> JsonbReader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        JsonbReader { buf, stack: Vec::with_capacity(8), raw_scalar: false, started: false, malformed: false }
+        JsonbReader {
+            buf,
+            stack: Vec::with_capacity(8),
+            raw_scalar: false,
+            started: false,
+            malformed: false,
+        }
     }
 
     fn u32_at(&self, at: usize) -> Option<u32> {
@@ -82,7 +88,16 @@ impl<'a> JsonbReader<'a> {
         if data > self.buf.len() {
             return None;
         }
-        let mut frame = Frame { entries, data, count, object, next: 0, value_due: false, key_end: 0, value_end: 0 };
+        let mut frame = Frame {
+            entries,
+            data,
+            count,
+            object,
+            next: 0,
+            value_due: false,
+            key_end: 0,
+            value_end: 0,
+        };
         if object {
             // Values start where the last key ends: the sum of key lengths back to the last
             // entry that stores an offset.
@@ -105,7 +120,11 @@ impl<'a> JsonbReader<'a> {
         let frame = self.stack.last()?;
         let e = self.u32_at(frame.entries + 4 * index)?;
         let offlen = (e & JENTRY_OFFLENMASK) as usize;
-        let end = if e & JENTRY_HAS_OFF != 0 { offlen } else { prev_end.checked_add(offlen)? };
+        let end = if e & JENTRY_HAS_OFF != 0 {
+            offlen
+        } else {
+            prev_end.checked_add(offlen)?
+        };
         if end < prev_end || frame.data.checked_add(end)? > self.buf.len() {
             return None;
         }
@@ -124,7 +143,11 @@ impl<'a> JsonbReader<'a> {
             JENTRY_ISCONTAINER => {
                 let at = data + ((start + 3) & !3);
                 let (object, _) = self.open(at)?;
-                if object { Event::BeginObject } else { Event::BeginArray }
+                if object {
+                    Event::BeginObject
+                } else {
+                    Event::BeginArray
+                }
             }
             _ => return None,
         })
@@ -138,16 +161,25 @@ impl<'a> JsonbReader<'a> {
                 self.raw_scalar = true;
                 return self.step();
             }
-            return Some(if object { Event::BeginObject } else { Event::BeginArray });
+            return Some(if object {
+                Event::BeginObject
+            } else {
+                Event::BeginArray
+            });
         }
         let frame = self.stack.last()?;
-        let (object, next, count, value_due) = (frame.object, frame.next, frame.count, frame.value_due);
+        let (object, next, count, value_due) =
+            (frame.object, frame.next, frame.count, frame.value_due);
         if next >= count {
             self.stack.pop();
             if self.raw_scalar && self.stack.is_empty() {
                 return None;
             }
-            return Some(if object { Event::EndObject } else { Event::EndArray });
+            return Some(if object {
+                Event::EndObject
+            } else {
+                Event::EndArray
+            });
         }
         if object && !value_due {
             let (ty, start, end) = self.entry(next, self.stack.last()?.key_end)?;
@@ -161,7 +193,11 @@ impl<'a> JsonbReader<'a> {
             f.value_due = true;
             return Some(Event::Key(key));
         }
-        let (index, prev_end) = if object { (count + next, frame.value_end) } else { (next, frame.value_end) };
+        let (index, prev_end) = if object {
+            (count + next, frame.value_end)
+        } else {
+            (next, frame.value_end)
+        };
         let (ty, start, end) = self.entry(index, prev_end)?;
         let f = self.stack.last_mut()?;
         f.value_end = end;
@@ -223,7 +259,10 @@ fn encode_object(out: &mut Vec<u8>, pairs: &[(&str, &str); 3]) {
     let entries_at = out.len();
     out.resize(entries_at + 8 * n, 0);
     let data_start = out.len();
-    let strings = pairs.iter().map(|(k, _)| *k).chain(pairs.iter().map(|(_, v)| *v));
+    let strings = pairs
+        .iter()
+        .map(|(k, _)| *k)
+        .chain(pairs.iter().map(|(_, v)| *v));
     for (i, s) in strings.enumerate() {
         let start = out.len() - data_start;
         out.extend_from_slice(s.as_bytes());
@@ -234,7 +273,11 @@ fn encode_object(out: &mut Vec<u8>, pairs: &[(&str, &str); 3]) {
 
 /// JEntry `i`: its length, or (every JB_OFFSET_STRIDE-th entry) its end offset.
 fn write_entry(out: &mut [u8], entries_at: usize, i: usize, ty: u32, start: usize, end: usize) {
-    let value = if i.is_multiple_of(JB_OFFSET_STRIDE) { ty | JENTRY_HAS_OFF | end as u32 } else { ty | (end - start) as u32 };
+    let value = if i.is_multiple_of(JB_OFFSET_STRIDE) {
+        ty | JENTRY_HAS_OFF | end as u32
+    } else {
+        ty | (end - start) as u32
+    };
     out[entries_at + 4 * i..entries_at + 4 * i + 4].copy_from_slice(&value.to_ne_bytes());
 }
 
@@ -245,7 +288,13 @@ mod tests {
     #[test]
     fn an_encoded_issue_list_reads_back() {
         let items: Vec<[(&str, &str); 3]> = (0..70)
-            .map(|i| [("code", if i % 2 == 0 { "unknown_key" } else { "x" }), ("path", "a.b"), ("message", "m")])
+            .map(|i| {
+                [
+                    ("code", if i % 2 == 0 { "unknown_key" } else { "x" }),
+                    ("path", "a.b"),
+                    ("message", "m"),
+                ]
+            })
             .collect();
         let bytes = encode_array_of_string_objects(&items);
         let events: Vec<Event> = JsonbReader::new(&bytes).collect();
@@ -254,7 +303,11 @@ mod tests {
             expected.extend([
                 Event::BeginObject,
                 Event::Key(b"code"),
-                Event::String(if i % 2 == 0 { b"unknown_key".as_slice() } else { b"x".as_slice() }),
+                Event::String(if i % 2 == 0 {
+                    b"unknown_key".as_slice()
+                } else {
+                    b"x".as_slice()
+                }),
                 Event::Key(b"path"),
                 Event::String(b"a.b"),
                 Event::Key(b"message"),
@@ -269,6 +322,9 @@ mod tests {
 
     #[test]
     fn an_empty_list_is_the_empty_array() {
-        assert_eq!(encode_array_of_string_objects(&[]), JB_FARRAY.to_ne_bytes().to_vec());
+        assert_eq!(
+            encode_array_of_string_objects(&[]),
+            JB_FARRAY.to_ne_bytes().to_vec()
+        );
     }
 }

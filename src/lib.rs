@@ -19,7 +19,8 @@ macro_rules! finfo_v1 {
         #[unsafe(no_mangle)]
         #[doc(hidden)]
         pub extern "C" fn $name() -> &'static pgrx::pg_sys::Pg_finfo_record {
-            const V1: pgrx::pg_sys::Pg_finfo_record = pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+            const V1: pgrx::pg_sys::Pg_finfo_record =
+                pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
             &V1
         }
     };
@@ -38,20 +39,68 @@ pub mod validate;
 ::pgrx::pg_module_magic!();
 
 // ---------------------------------------------------------------------------------------------
-// Install script: the hand-written SQL, one concern per file, in dependency order.
+// Install script: the hand-written SQL, one concern per file, in dependency order. These files
+// describe the current version; released versions are frozen in sql/releases/, and an installed
+// older version reaches this one through the upgrade deltas sql/pilot_guardrails--A--B.sql.
 
 extension_sql_file!("../sql/00_bootstrap.sql", name = "bootstrap", bootstrap);
-extension_sql_file!("../sql/10_rust_functions.sql", name = "rust_functions", requires = ["bootstrap"]);
-extension_sql_file!("../sql/20_identity.sql", name = "identity", requires = ["rust_functions"]);
-extension_sql_file!("../sql/30_host_bootstrap.sql", name = "host_bootstrap", requires = ["identity"]);
-extension_sql_file!("../sql/40_tables.sql", name = "tables", requires = ["host_bootstrap"]);
-extension_sql_file!("../sql/50_policies.sql", name = "policies", requires = ["tables"]);
-extension_sql_file!("../sql/60_admin.sql", name = "admin", requires = ["policies"]);
-extension_sql_file!("../sql/70_recorders.sql", name = "recorders", requires = ["admin"]);
-extension_sql_file!("../sql/80_scorecard.sql", name = "scorecard", requires = ["recorders"]);
-extension_sql_file!("../sql/90_grants.sql", name = "grants", requires = ["scorecard"]);
-// Everything after release 0.1.0 ships as an upgrade script; a fresh install runs the same text.
-extension_sql_file!("../sql/pilot_guardrails--0.1.0--0.2.0.sql", name = "v0_2_0", requires = ["grants"], finalize);
+extension_sql_file!(
+    "../sql/10_rust_functions.sql",
+    name = "rust_functions",
+    requires = ["bootstrap"]
+);
+extension_sql_file!(
+    "../sql/20_identity.sql",
+    name = "identity",
+    requires = ["rust_functions"]
+);
+extension_sql_file!(
+    "../sql/30_host_bootstrap.sql",
+    name = "host_bootstrap",
+    requires = ["identity"]
+);
+extension_sql_file!(
+    "../sql/40_tables.sql",
+    name = "tables",
+    requires = ["host_bootstrap"]
+);
+extension_sql_file!(
+    "../sql/50_policies.sql",
+    name = "policies",
+    requires = ["tables"]
+);
+extension_sql_file!(
+    "../sql/60_admin.sql",
+    name = "admin",
+    requires = ["policies"]
+);
+extension_sql_file!(
+    "../sql/70_recorders.sql",
+    name = "recorders",
+    requires = ["admin"]
+);
+extension_sql_file!(
+    "../sql/80_scorecard.sql",
+    name = "scorecard",
+    requires = ["recorders"]
+);
+extension_sql_file!(
+    "../sql/85_drop_guard.sql",
+    name = "drop_guard",
+    requires = ["scorecard"]
+);
+extension_sql_file!(
+    "../sql/88_verify.sql",
+    name = "verify",
+    requires = ["drop_guard"]
+);
+// Privileges are always the last step (SPEC §2): every object above exists by then.
+extension_sql_file!(
+    "../sql/90_grants.sql",
+    name = "grants",
+    requires = ["verify"],
+    finalize
+);
 
 // ---------------------------------------------------------------------------------------------
 // C entry points. They are declared by hand in `sql/10_rust_functions.sql` rather than through
@@ -74,8 +123,17 @@ mod shell {
             let varlena = pg_sys::pg_detoast_datum(datum.cast_mut_ptr());
             let len = pgrx::varsize_any_exhdr(varlena);
             let data = pgrx::vardata_any(varlena) as *const u8;
-            (std::slice::from_raw_parts(data, len), pgrx::varsize_any(varlena))
+            (
+                std::slice::from_raw_parts(data, len),
+                pgrx::varsize_any(varlena),
+            )
         }
+    }
+
+    /// The walks' interrupt check (SPEC §6): `statement_timeout` and cancellation stop them. A
+    /// pending interrupt raises a PostgreSQL error, which unwinds through the walk to `#[pg_guard]`.
+    fn interrupt() {
+        pgrx::check_for_interrupts!();
     }
 
     fn malformed() -> ! {
@@ -91,8 +149,16 @@ mod shell {
     /// (`jsonb::encode_array_of_string_objects`): no text rendering, no `jsonb_in` re-parse.
     fn issues_jsonb(issues: &[crate::issues::Issue]) -> pg_sys::Datum {
         // jsonb key order: "code" and "path" (4 bytes, bytewise), then "message".
-        let items: Vec<[(&str, &str); 3]> =
-            issues.iter().map(|i| [("code", i.code), ("path", i.path.as_str()), ("message", i.message.as_str())]).collect();
+        let items: Vec<[(&str, &str); 3]> = issues
+            .iter()
+            .map(|i| {
+                [
+                    ("code", i.code),
+                    ("path", i.path.as_str()),
+                    ("message", i.message.as_str()),
+                ]
+            })
+            .collect();
         let body = crate::jsonb::encode_array_of_string_objects(&items);
         let total = body.len() + 4;
         // SAFETY: palloc'd, fully written (header + body), handed to PostgreSQL as the result.
@@ -108,10 +174,12 @@ mod shell {
     /// `pilot_validate(kind text, payload jsonb) returns jsonb` (STRICT): the payload's issues.
     #[pg_guard]
     #[unsafe(no_mangle)]
-    pub unsafe extern "C-unwind" fn pilot_validate(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    pub unsafe extern "C-unwind" fn pilot_validate(
+        fcinfo: pg_sys::FunctionCallInfo,
+    ) -> pg_sys::Datum {
         unsafe {
-            let kind_name: &str =
-                pgrx::fcinfo::pg_getarg(fcinfo, 0).expect("pilot_validate is STRICT: kind is not null");
+            let kind_name: &str = pgrx::fcinfo::pg_getarg(fcinfo, 0)
+                .expect("pilot_validate is STRICT: kind is not null");
             let Some(kind) = validate::kind(kind_name) else {
                 ereport!(
                     PgLogLevel::ERROR,
@@ -123,7 +191,7 @@ mod shell {
             };
             let (bytes, size) = jsonb_arg(fcinfo, 1);
             let mut reader = JsonbReader::new(bytes);
-            let issues = validate::validate(kind, size, &mut reader);
+            let issues = validate::validate(kind, size, &mut reader, &mut interrupt);
             if reader.malformed {
                 malformed();
             }
@@ -135,11 +203,13 @@ mod shell {
     /// `pilot_disallowed_key_paths(payload jsonb) returns text[]` (STRICT): every forbidden key's path.
     #[pg_guard]
     #[unsafe(no_mangle)]
-    pub unsafe extern "C-unwind" fn pilot_disallowed_key_paths(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    pub unsafe extern "C-unwind" fn pilot_disallowed_key_paths(
+        fcinfo: pg_sys::FunctionCallInfo,
+    ) -> pg_sys::Datum {
         unsafe {
             let (bytes, _) = jsonb_arg(fcinfo, 0);
             let mut reader = JsonbReader::new(bytes);
-            let paths = validate::disallowed_key_paths(&mut reader);
+            let paths = validate::disallowed_key_paths(&mut reader, &mut interrupt);
             if reader.malformed {
                 malformed();
             }
@@ -152,14 +222,19 @@ mod shell {
     /// percentiles (src/math.rs) of the non-null values, one per p; null entries when no values.
     #[pg_guard]
     #[unsafe(no_mangle)]
-    pub unsafe extern "C-unwind" fn pilot_percentiles(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    pub unsafe extern "C-unwind" fn pilot_percentiles(
+        fcinfo: pg_sys::FunctionCallInfo,
+    ) -> pg_sys::Datum {
         unsafe {
             let values: Vec<Option<i64>> = pgrx::fcinfo::pg_getarg(fcinfo, 0).unwrap_or_default();
             let ps: Vec<Option<i32>> = pgrx::fcinfo::pg_getarg(fcinfo, 1).unwrap_or_default();
             let mut values: Vec<i64> = values.into_iter().flatten().collect();
             let out: Vec<Option<String>> = ps
                 .into_iter()
-                .map(|p| p.and_then(|p| u32::try_from(p).ok()).and_then(|p| crate::math::percentile(&mut values, p)))
+                .map(|p| {
+                    p.and_then(|p| u32::try_from(p).ok())
+                        .and_then(|p| crate::math::percentile(&mut values, p))
+                })
                 .collect();
             out.into_datum().expect("an array datum")
         }
@@ -172,7 +247,9 @@ mod shell {
     /// otherwise. The enforcing trigger (PL/pgSQL, fired next by name order) acts on the flag.
     #[pg_guard]
     #[unsafe(no_mangle)]
-    pub unsafe extern "C-unwind" fn pilot_drop_guard_inspect(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    pub unsafe extern "C-unwind" fn pilot_drop_guard_inspect(
+        fcinfo: pg_sys::FunctionCallInfo,
+    ) -> pg_sys::Datum {
         unsafe {
             let context = (*fcinfo).context;
             if context.is_null() || !pgrx::is_a(context, pg_sys::NodeTag::T_EventTriggerData) {
@@ -193,13 +270,19 @@ mod shell {
                         if !node.is_null() && pgrx::is_a(node, pg_sys::NodeTag::T_String) {
                             let s = (*(node as *mut pg_sys::String)).sval;
                             if !s.is_null() {
-                                names.push(std::ffi::CStr::from_ptr(s).to_string_lossy().into_owned());
+                                names.push(
+                                    std::ffi::CStr::from_ptr(s).to_string_lossy().into_owned(),
+                                );
                             }
                         }
                     }
                 }
             }
-            let flag = if crate::drop_guard::drop_targets_us(names.iter().map(String::as_str)) { c"on" } else { c"off" };
+            let flag = if crate::drop_guard::drop_targets_us(names.iter().map(String::as_str)) {
+                c"on"
+            } else {
+                c"off"
+            };
             pg_sys::set_config_option(
                 c"pilot_guardrails.dropping_self".as_ptr(),
                 flag.as_ptr(),

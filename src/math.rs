@@ -64,7 +64,10 @@ mod tests {
         assert_eq!(pct(&[-1, 0], 90).as_deref(), Some("-0.1"));
         assert_eq!(pct(&[3, 9], 0).as_deref(), Some("3"));
         assert_eq!(pct(&[3, 9], 100).as_deref(), Some("9"));
-        assert_eq!(pct(&[i64::MAX - 1, i64::MAX], 50).as_deref(), Some("9223372036854775806.5"));
+        assert_eq!(
+            pct(&[i64::MAX - 1, i64::MAX], 50).as_deref(),
+            Some("9223372036854775806.5")
+        );
     }
 
     proptest! {

@@ -26,7 +26,10 @@ mod tests {
 
     #[pg_test]
     fn issues_come_back_as_jsonb_with_paths_and_codes() {
-        let out = validate("service_scope", r#"{"notes":"secret-value","sla_tier":"gold","Extra Key":1}"#);
+        let out = validate(
+            "service_scope",
+            r#"{"notes":"secret-value","sla_tier":"gold","Extra Key":1}"#,
+        );
         assert!(!out.contains("secret-value"), "{out}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let items = v.as_array().unwrap();
@@ -75,7 +78,12 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|i| (i["path"].as_str().unwrap().to_string(), i["code"].as_str().unwrap().to_string()))
+            .map(|i| {
+                (
+                    i["path"].as_str().unwrap().to_string(),
+                    i["code"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         let expected: Vec<(String, String)> = [
             ("org_id", "wrong_type"),
@@ -93,7 +101,10 @@ mod tests {
         assert_eq!(codes[2], expected[2]);
         assert_eq!(codes[3], ("pilot_cycle_id".into(), "wrong_type".into()));
         assert_eq!(codes[4], ("verification_mode".into(), "wrong_type".into()));
-        assert_eq!(codes[5], ("fatal_error_category".into(), "wrong_type".into()));
+        assert_eq!(
+            codes[5],
+            ("fatal_error_category".into(), "wrong_type".into())
+        );
         assert_eq!(codes[6], expected[3]);
         assert_eq!(codes.len(), 7);
     }

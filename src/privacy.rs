@@ -13,18 +13,42 @@ pub const FORBIDDEN_KEYS: [&str; 5] = ["query", "query_text", "message", "user_t
 
 /// True when `key` (raw UTF-8 bytes as stored in `jsonb`) names a forbidden field.
 pub fn is_forbidden_key(key: &[u8]) -> bool {
+    forbidden_key(key).is_some()
+}
+
+/// A forbidden key longer than this many code points, default-ignorable ones aside, cannot exist:
+/// normalization never maps a code point to nothing, and a composition yields a non-ASCII
+/// character, so a key that folds to one of the five (ASCII, at most 10 letters) has at most 10
+/// code points that are not default-ignorable. The bound keeps the work on a huge key to one scan,
+/// with no allocation beyond this many characters.
+const MAX_SIGNIFICANT_CHARS: usize = 64;
+
+/// The canonical name of the forbidden field `key` names (one of [`FORBIDDEN_KEYS`]), if any.
+/// Paths show this name, never the key as written (SPEC §6): the rest of a key is user data.
+pub fn forbidden_key(key: &[u8]) -> Option<&'static str> {
     if key.is_ascii() {
         // 5 ("query", "notes") ..= 10 ("query_text") bytes.
         if key.len() < 5 || key.len() > 10 {
-            return false;
+            return None;
         }
-        return FORBIDDEN_KEYS.iter().any(|f| f.as_bytes().eq_ignore_ascii_case(key));
+        return FORBIDDEN_KEYS
+            .iter()
+            .copied()
+            .find(|f| f.as_bytes().eq_ignore_ascii_case(key));
     }
     let text = String::from_utf8_lossy(key);
-    let stripped: String = text.chars().filter(|c| !is_default_ignorable(*c)).collect();
+    let mut stripped = String::new();
+    let mut significant = 0;
+    for c in text.chars().filter(|c| !is_default_ignorable(*c)) {
+        significant += 1;
+        if significant > MAX_SIGNIFICANT_CHARS {
+            return None;
+        }
+        stripped.push(c);
+    }
     // NFKC, then full case folding; the result is compared with the (already folded) forbidden keys.
     let folded: String = stripped.nfkc().default_case_fold().collect();
-    FORBIDDEN_KEYS.contains(&folded.as_str())
+    FORBIDDEN_KEYS.iter().copied().find(|f| *f == folded)
 }
 
 /// Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt, Unicode 15).
@@ -42,7 +66,17 @@ mod tests {
 
     #[test]
     fn the_five_keys_in_any_case() {
-        for k in ["query", "QUERY", "Query_Text", "message", "MeSsAgE", "user_text", "USER_TEXT", "notes", "Notes"] {
+        for k in [
+            "query",
+            "QUERY",
+            "Query_Text",
+            "message",
+            "MeSsAgE",
+            "user_text",
+            "USER_TEXT",
+            "notes",
+            "Notes",
+        ] {
             assert!(is_forbidden_key(k.as_bytes()), "{k}");
         }
     }
@@ -50,18 +84,18 @@ mod tests {
     #[test]
     fn unicode_spellings_are_caught() {
         for k in [
-            "ＮＯＴＥＳ",               // fullwidth: NFKC maps to ASCII
-            "meſſage",                 // long s: NFKC maps to 's'
-            "no\u{00AD}tes",           // soft hyphen: default-ignorable
-            "n\u{200B}otes",           // zero-width space
-            "\u{FEFF}query",           // byte order mark
-            "QUERY\u{E0001}",          // language tag
-            "query\u{FE0F}",           // variation selector
-            "ｑｕｅｒｙ＿ｔｅｘｔ",     // fullwidth underscore too
-            "NOTE\u{017F}",            // long s upper case context
-            "user_te\u{1D431}t",       // mathematical bold x: NFKC maps to 'x'
-            "MESSAGE\u{034F}",         // combining grapheme joiner
-            "notes\u{180B}",           // Mongolian free variation selector
+            "ＮＯＴＥＳ",           // fullwidth: NFKC maps to ASCII
+            "meſſage",              // long s: NFKC maps to 's'
+            "no\u{00AD}tes",        // soft hyphen: default-ignorable
+            "n\u{200B}otes",        // zero-width space
+            "\u{FEFF}query",        // byte order mark
+            "QUERY\u{E0001}",       // language tag
+            "query\u{FE0F}",        // variation selector
+            "ｑｕｅｒｙ＿ｔｅｘｔ", // fullwidth underscore too
+            "NOTE\u{017F}",         // long s upper case context
+            "user_te\u{1D431}t",    // mathematical bold x: NFKC maps to 'x'
+            "MESSAGE\u{034F}",      // combining grapheme joiner
+            "notes\u{180B}",        // Mongolian free variation selector
         ] {
             assert!(is_forbidden_key(k.as_bytes()), "{k:?}");
         }
@@ -69,10 +103,49 @@ mod tests {
 
     #[test]
     fn look_alikes_are_not_forbidden() {
-        for k in ["notes_code", "queries", "note", "messages", "user", "text", "query text", "query-text",
-                  "nötes", "quer", "outcome_notes_code", "", "notesnotes", "ποτες", "no tes"] {
+        for k in [
+            "notes_code",
+            "queries",
+            "note",
+            "messages",
+            "user",
+            "text",
+            "query text",
+            "query-text",
+            "nötes",
+            "quer",
+            "outcome_notes_code",
+            "",
+            "notesnotes",
+            "ποτες",
+            "no tes",
+        ] {
             assert!(!is_forbidden_key(k.as_bytes()), "{k:?}");
         }
+    }
+
+    #[test]
+    fn the_canonical_name_is_what_was_matched() {
+        assert_eq!(forbidden_key("NOTES".as_bytes()), Some("notes"));
+        assert_eq!(
+            forbidden_key("notes\u{E0041}\u{E0042}".as_bytes()),
+            Some("notes")
+        );
+        assert_eq!(
+            forbidden_key("ｑｕｅｒｙ＿ｔｅｘｔ".as_bytes()),
+            Some("query_text")
+        );
+        assert_eq!(forbidden_key(b"notes_code"), None);
+    }
+
+    #[test]
+    fn a_huge_key_is_one_scan() {
+        // a million zero-width spaces around the name: still the name
+        let padded = format!("no{}tes", "\u{200B}".repeat(1_000_000));
+        assert_eq!(forbidden_key(padded.as_bytes()), Some("notes"));
+        // a million significant characters: not a forbidden key, answered without normalizing them
+        let long = "é".repeat(1_000_000);
+        assert_eq!(forbidden_key(long.as_bytes()), None);
     }
 
     #[test]

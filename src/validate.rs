@@ -6,7 +6,7 @@
 
 use crate::events::Event;
 use crate::issues::{Issue, Issues, MAX_ISSUES};
-use crate::privacy::is_forbidden_key;
+use crate::privacy::forbidden_key;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Month, OffsetDateTime};
 
@@ -28,7 +28,10 @@ pub enum Ty {
     Enum(&'static [&'static str]),
     Bool,
     /// An array of codes of at most `max` characters, with at least `min_items` elements.
-    Codes { max: usize, min_items: usize },
+    Codes {
+        max: usize,
+        min_items: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -52,21 +55,53 @@ impl std::fmt::Debug for Kind {
 }
 
 const fn req(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty, required: true }
+    Field {
+        name,
+        ty,
+        required: true,
+    }
 }
 const fn opt(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty, required: false }
+    Field {
+        name,
+        ty,
+        required: false,
+    }
 }
 const CODE: Ty = Ty::Code(100);
 
 pub const ATTEMPT_CHANNELS: &[&str] = &["phone", "website", "email", "in_person", "referral"];
-pub const ATTEMPT_OUTCOMES: &[&str] =
-    &["connected", "disconnected_number", "no_response", "intake_unavailable", "invalid_routing", "other_failure"];
-pub const OUTCOME_NOTES_CODES: &[&str] =
-    &["busy_signal", "voicemail_only", "eligibility_mismatch", "hours_mismatch", "capacity_full", "unknown_failure"];
-pub const REFERRAL_STATES: &[&str] = &["initiated", "connected", "failed", "client_withdrew", "no_response_timeout"];
-pub const FAILURE_REASON_CODES: &[&str] =
-    &["disconnected_number", "no_response", "intake_closed", "ineligible", "capacity_full", "unknown_failure"];
+pub const ATTEMPT_OUTCOMES: &[&str] = &[
+    "connected",
+    "disconnected_number",
+    "no_response",
+    "intake_unavailable",
+    "invalid_routing",
+    "other_failure",
+];
+pub const OUTCOME_NOTES_CODES: &[&str] = &[
+    "busy_signal",
+    "voicemail_only",
+    "eligibility_mismatch",
+    "hours_mismatch",
+    "capacity_full",
+    "unknown_failure",
+];
+pub const REFERRAL_STATES: &[&str] = &[
+    "initiated",
+    "connected",
+    "failed",
+    "client_withdrew",
+    "no_response_timeout",
+];
+pub const FAILURE_REASON_CODES: &[&str] = &[
+    "disconnected_number",
+    "no_response",
+    "intake_closed",
+    "ineligible",
+    "capacity_full",
+    "unknown_failure",
+];
 pub const DECISIONS: &[&str] = &["go", "conditional", "blocked"];
 pub const SLA_TIERS: &[&str] = &["crisis", "high_demand", "standard"];
 pub const STATUS_CODES: &[&str] = &["available", "temporarily_unavailable", "closed", "unknown"];
@@ -129,20 +164,45 @@ pub static KINDS: &[Kind] = &[
             req("decision", Ty::Enum(DECISIONS)),
             req("decision_date", Ty::Date),
             req("redline_checklist_version", Ty::Code(50)),
-            req("owners", Ty::Codes { max: 100, min_items: 1 }),
-            opt("violations", Ty::Codes { max: 100, min_items: 0 }),
-            opt("compensating_controls", Ty::Codes { max: 100, min_items: 0 }),
+            req(
+                "owners",
+                Ty::Codes {
+                    max: 100,
+                    min_items: 1,
+                },
+            ),
+            opt(
+                "violations",
+                Ty::Codes {
+                    max: 100,
+                    min_items: 0,
+                },
+            ),
+            opt(
+                "compensating_controls",
+                Ty::Codes {
+                    max: 100,
+                    min_items: 0,
+                },
+            ),
             // Not in SPEC §7's field list, but §3 gives every table a pilot_cycle_id: accepted, optional.
             opt("pilot_cycle_id", CODE),
         ],
         rules: |v, issues| match v.text("decision") {
-            Some(b"go") if v.items("violations").unwrap_or(0) > 0 => {
-                rule(issues, "violations", "a \"go\" decision must list no violations")
-            }
+            Some(b"go") if v.items("violations").unwrap_or(0) > 0 => rule(
+                issues,
+                "violations",
+                "a \"go\" decision must list no violations",
+            ),
             Some(b"conditional")
-                if !v.is_invalid("compensating_controls") && v.items("compensating_controls").unwrap_or(0) == 0 =>
+                if !v.is_invalid("compensating_controls")
+                    && v.items("compensating_controls").unwrap_or(0) == 0 =>
             {
-                rule(issues, "compensating_controls", "a \"conditional\" decision needs at least one compensating control")
+                rule(
+                    issues,
+                    "compensating_controls",
+                    "a \"conditional\" decision needs at least one compensating control",
+                )
             }
             _ => {}
         },
@@ -158,9 +218,14 @@ pub static KINDS: &[Kind] = &[
             opt("referral_event_id", Ty::Uuid),
         ],
         rules: |v, issues| {
-            let anchors = v.is_present("contact_attempt_event_id") as u8 + v.is_present("referral_event_id") as u8;
+            let anchors = v.is_present("contact_attempt_event_id") as u8
+                + v.is_present("referral_event_id") as u8;
             if anchors != 1 {
-                rule(issues, "", "exactly one of contact_attempt_event_id and referral_event_id is required")
+                rule(
+                    issues,
+                    "",
+                    "exactly one of contact_attempt_event_id and referral_event_id is required",
+                )
             }
         },
     },
@@ -197,10 +262,16 @@ pub static KINDS: &[Kind] = &[
             opt("fatal_error_category", Ty::Enum(FATAL_ERROR_CATEGORIES)),
         ],
         rules: |v, issues| match (v.boolean("is_fatal"), v.is_present("fatal_error_category")) {
-            (Some(true), false) if !v.is_invalid("fatal_error_category") => {
-                rule(issues, "fatal_error_category", "a fatal audit needs a fatal_error_category")
-            }
-            (Some(false), true) => rule(issues, "fatal_error_category", "a non-fatal audit must not have a fatal_error_category"),
+            (Some(true), false) if !v.is_invalid("fatal_error_category") => rule(
+                issues,
+                "fatal_error_category",
+                "a fatal audit needs a fatal_error_category",
+            ),
+            (Some(false), true) => rule(
+                issues,
+                "fatal_error_category",
+                "a non-fatal audit must not have a fatal_error_category",
+            ),
             _ => {}
         },
     },
@@ -227,7 +298,12 @@ pub fn kind_names() -> String {
     KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
 }
 
-pub const TERMINAL_STATES: &[&str] = &["connected", "failed", "client_withdrew", "no_response_timeout"];
+pub const TERMINAL_STATES: &[&str] = &[
+    "connected",
+    "failed",
+    "client_withdrew",
+    "no_response_timeout",
+];
 
 fn referral_state_rules(v: &Values<'_>, issues: &mut Issues, default_initiated: bool) {
     let state = match v.text("referral_state") {
@@ -235,24 +311,43 @@ fn referral_state_rules(v: &Values<'_>, issues: &mut Issues, default_initiated: 
         None if default_initiated && !v.is_present("referral_state") => b"initiated".as_slice(),
         None => return,
     };
-    if TERMINAL_STATES.iter().any(|t| t.as_bytes() == state) && !v.is_present("terminal_at") && !v.is_invalid("terminal_at") {
-        rule(issues, "terminal_at", "a terminal referral_state needs terminal_at");
+    if TERMINAL_STATES.iter().any(|t| t.as_bytes() == state)
+        && !v.is_present("terminal_at")
+        && !v.is_invalid("terminal_at")
+    {
+        rule(
+            issues,
+            "terminal_at",
+            "a terminal referral_state needs terminal_at",
+        );
     }
     if state == b"initiated" && v.is_present("failure_reason_code") {
-        rule(issues, "failure_reason_code", "an initiated referral must not have a failure_reason_code");
+        rule(
+            issues,
+            "failure_reason_code",
+            "an initiated referral must not have a failure_reason_code",
+        );
     }
 }
 
 fn not_before(v: &Values<'_>, issues: &mut Issues, later: &'static str, earlier: &'static str) {
     if let (Some(a), Some(b)) = (v.time(later), v.time(earlier)) {
         if a < b {
-            rule(issues, later, &format!("{later} must not be before {earlier}"));
+            rule(
+                issues,
+                later,
+                &format!("{later} must not be before {earlier}"),
+            );
         }
     }
 }
 
 fn rule(issues: &mut Issues, path: &'static str, message: &str) {
-    issues.other(|| path.to_string(), "rule_violation", || message.to_string());
+    issues.other(
+        || path.to_string(),
+        "rule_violation",
+        || message.to_string(),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,7 +420,9 @@ pub fn is_code(s: &[u8]) -> bool {
     match s.split_first() {
         Some((first, rest)) => {
             first.is_ascii_alphanumeric()
-                && rest.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-'))
+                && rest
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-'))
         }
         None => false,
     }
@@ -404,7 +501,12 @@ fn enum_list(values: &[&str]) -> String {
 }
 
 /// Check one scalar against a (non-array) field type. Returns the parsed value or reports.
-fn check_scalar<'a>(ty: Ty, ev: Event<'a>, issues: &mut Issues, path: &dyn Fn() -> String) -> Val<'a> {
+fn check_scalar<'a>(
+    ty: Ty,
+    ev: Event<'a>,
+    issues: &mut Issues,
+    path: &dyn Fn() -> String,
+) -> Val<'a> {
     let bad = |issues: &mut Issues, code: &'static str, msg: &dyn Fn() -> String| {
         issues.other(path, code, msg);
         Val::Invalid
@@ -421,7 +523,9 @@ fn check_scalar<'a>(ty: Ty, ev: Event<'a>, issues: &mut Issues, path: &dyn Fn() 
                         "must be a code: letters, digits and _ . : - only, starting with a letter or digit".into()
                     })
                 } else if s.len() > max {
-                    bad(issues, "too_long", &|| format!("must be at most {max} characters"))
+                    bad(issues, "too_long", &|| {
+                        format!("must be at most {max} characters")
+                    })
                 } else {
                     Val::Text(s)
                 }
@@ -430,31 +534,40 @@ fn check_scalar<'a>(ty: Ty, ev: Event<'a>, issues: &mut Issues, path: &dyn Fn() 
                 if is_uuid(s) {
                     Val::Text(s)
                 } else {
-                    bad(issues, "invalid_uuid", &|| "must be a UUID (8-4-4-4-12 hexadecimal digits)".into())
+                    bad(issues, "invalid_uuid", &|| {
+                        "must be a UUID (8-4-4-4-12 hexadecimal digits)".into()
+                    })
                 }
             }
             Ty::Sha256Hex => {
                 if is_sha256_hex(s) {
                     Val::Text(s)
                 } else {
-                    bad(issues, "invalid_hash", &|| "must be a SHA-256 hash: 64 hexadecimal characters".into())
+                    bad(issues, "invalid_hash", &|| {
+                        "must be a SHA-256 hash: 64 hexadecimal characters".into()
+                    })
                 }
             }
             Ty::Timestamp => match parse_timestamp(s) {
                 Some(t) => Val::Time(t),
                 None => bad(issues, "invalid_timestamp", &|| {
-                    "must be an RFC 3339 timestamp with a time zone, e.g. 2026-06-30T14:05:00Z".into()
+                    "must be an RFC 3339 timestamp with a time zone, e.g. 2026-06-30T14:05:00Z"
+                        .into()
                 }),
             },
             Ty::Date => match parse_date(s) {
                 Some(_) => Val::Text(s),
-                None => bad(issues, "invalid_date", &|| "must be a date as YYYY-MM-DD".into()),
+                None => bad(issues, "invalid_date", &|| {
+                    "must be a date as YYYY-MM-DD".into()
+                }),
             },
             Ty::Enum(values) => {
                 if values.iter().any(|v| v.as_bytes() == s) {
                     Val::Text(s)
                 } else {
-                    bad(issues, "invalid_enum", &|| format!("must be one of: {}", enum_list(values)))
+                    bad(issues, "invalid_enum", &|| {
+                        format!("must be one of: {}", enum_list(values))
+                    })
                 }
             }
             Ty::Bool | Ty::Codes { .. } => unreachable!("handled above"),
@@ -466,10 +579,102 @@ fn check_scalar<'a>(ty: Ty, ev: Event<'a>, issues: &mut Issues, path: &dyn Fn() 
 // ---------------------------------------------------------------------------------------------
 // The walk.
 
+/// One step of a path, as shown (SPEC §6). A key name is user data, so only names that are not:
+/// a forbidden key by its canonical name, a field name of the payload's kind, and otherwise the
+/// key's 0-based position in its object's `jsonb` key order.
 #[derive(Clone, Copy)]
-enum Seg<'a> {
-    Key { key: &'a [u8], pos: usize, shown: bool },
+enum Seg {
+    Name(&'static str),
+    Key(usize),
     Index(usize),
+}
+
+/// Paths longer than this are shown as `#depth:<d>.` and their last segments that fit.
+pub const MAX_PATH_BYTES: usize = 512;
+
+fn digits(mut n: usize) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+impl Seg {
+    fn len(self) -> usize {
+        match self {
+            Seg::Name(n) => n.len(),
+            Seg::Key(pos) => 1 + digits(pos),
+            Seg::Index(i) => digits(i),
+        }
+    }
+
+    fn push_to(self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = match self {
+            Seg::Name(n) => out.write_str(n),
+            Seg::Key(pos) => write!(out, "#{pos}"),
+            Seg::Index(i) => write!(out, "{i}"),
+        };
+    }
+}
+
+/// The current position in the document, with its rendered length kept up to date, so that a
+/// path is rendered in at most [`MAX_PATH_BYTES`] of work however deep it is.
+#[derive(Default)]
+struct Path {
+    segs: Vec<Seg>,
+    /// Rendered length: segments plus the dots between them.
+    bytes: usize,
+}
+
+impl Path {
+    fn push(&mut self, seg: Seg) {
+        self.bytes += seg.len() + usize::from(!self.segs.is_empty());
+        self.segs.push(seg);
+    }
+
+    fn pop(&mut self) {
+        if let Some(seg) = self.segs.pop() {
+            self.bytes -= seg.len() + usize::from(!self.segs.is_empty());
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::with_capacity(self.bytes.min(MAX_PATH_BYTES));
+        let from = if self.bytes <= MAX_PATH_BYTES {
+            0
+        } else {
+            use std::fmt::Write;
+            let _ = write!(out, "#depth:{}", self.segs.len());
+            // Take segments from the end while `.segment` still fits.
+            let mut used = out.len();
+            let mut from = self.segs.len();
+            while from > 0 && used + 1 + self.segs[from - 1].len() <= MAX_PATH_BYTES {
+                from -= 1;
+                used += 1 + self.segs[from].len();
+            }
+            out.push('.');
+            from
+        };
+        for (n, seg) in self.segs[from..].iter().enumerate() {
+            if n > 0 {
+                out.push('.');
+            }
+            seg.push_to(&mut out);
+        }
+        out
+    }
+}
+
+/// The field names shown as written in `pilot_disallowed_key_paths`: those of every kind.
+fn any_field_name(key: &[u8]) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .flat_map(|k| k.fields.iter())
+        .map(|f| f.name)
+        .find(|n| n.as_bytes() == key)
 }
 
 struct Level {
@@ -477,38 +682,12 @@ struct Level {
     count: usize,
 }
 
-/// `^[a-z_][a-z0-9_]{0,63}$`: keys that are shown by name in paths.
-fn is_plain_key(k: &[u8]) -> bool {
-    !k.is_empty()
-        && k.len() <= 64
-        && matches!(k[0], b'a'..=b'z' | b'_')
-        && k.iter().all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_'))
-}
-
-fn render_path(path: &[Seg<'_>]) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    for (n, seg) in path.iter().enumerate() {
-        if n > 0 {
-            out.push('.');
-        }
-        match seg {
-            Seg::Key { key, shown: true, .. } => out.push_str(&String::from_utf8_lossy(key)),
-            Seg::Key { pos, .. } => {
-                let _ = write!(out, "#{pos}");
-            }
-            Seg::Index(i) => {
-                let _ = write!(out, "{i}");
-            }
-        }
-    }
-    out
-}
-
 struct Walk<'a> {
     kind: Option<&'static Kind>,
+    /// Whose field names paths show as written: the payload's kind, or every kind.
+    names: Option<&'static Kind>,
     levels: Vec<Level>,
-    path: Vec<Seg<'a>>,
+    path: Path,
     issues: Issues,
     vals: [Val<'a>; MAX_FIELDS],
     /// The field the next top-level value belongs to (None: unknown or forbidden key).
@@ -520,11 +699,12 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn new(kind: Option<&'static Kind>, keep: usize) -> Self {
+    fn new(kind: Option<&'static Kind>, names: Option<&'static Kind>, keep: usize) -> Self {
         Walk {
             kind,
+            names,
             levels: Vec::with_capacity(8),
-            path: Vec::with_capacity(8),
+            path: Path::default(),
             issues: Issues::new(keep),
             vals: [Val::Absent; MAX_FIELDS],
             field: None,
@@ -551,7 +731,23 @@ impl<'a> Walk<'a> {
 
     fn report(&mut self, code: &'static str, message: impl FnOnce() -> String) {
         let path = &self.path;
-        self.issues.other(|| render_path(path), code, message);
+        self.issues.other(|| path.render(), code, message);
+    }
+
+    /// How a key is shown in paths (SPEC §6).
+    fn seg_of(&self, key: &[u8], pos: usize, forbidden: Option<&'static str>) -> Seg {
+        let field = match self.names {
+            Some(kind) => kind
+                .fields
+                .iter()
+                .map(|f| f.name)
+                .find(|n| n.as_bytes() == key),
+            None => any_field_name(key),
+        };
+        match forbidden.or(field) {
+            Some(name) => Seg::Name(name),
+            None => Seg::Key(pos),
+        }
     }
 
     fn event(&mut self, ev: Event<'a>) {
@@ -560,22 +756,27 @@ impl<'a> Walk<'a> {
             Event::Key(key) => {
                 // A key outside an object cannot come from a well-formed document: ignore it
                 // rather than trust the stream (the jsonb reader reports malformed input).
-                let Some(level) = self.levels.last_mut().filter(|l| l.object) else { return };
+                let Some(level) = self.levels.last_mut().filter(|l| l.object) else {
+                    return;
+                };
                 let pos = level.count;
                 level.count += 1;
-                let forbidden = is_forbidden_key(key);
-                self.path.push(Seg::Key { key, pos, shown: forbidden || is_plain_key(key) });
-                if forbidden {
+                let forbidden = forbidden_key(key);
+                let seg = self.seg_of(key, pos, forbidden);
+                self.path.push(seg);
+                if forbidden.is_some() {
                     let path = &self.path;
-                    self.issues.privacy(|| render_path(path));
+                    self.issues.privacy(|| path.render());
                 }
                 if depth == 1 && self.root_object {
                     if let Some(kind) = self.kind {
                         self.field = None;
-                        if !forbidden {
+                        if forbidden.is_none() {
                             match kind.fields.iter().position(|f| f.name.as_bytes() == key) {
                                 Some(i) => self.field = Some(i),
-                                None => self.report("unknown_key", || "this key is not part of the payload".into()),
+                                None => self.report("unknown_key", || {
+                                    "this key is not part of the payload".into()
+                                }),
                             }
                         }
                     }
@@ -588,14 +789,18 @@ impl<'a> Walk<'a> {
                     if depth == 0 {
                         self.root_object = object;
                         if !object {
-                            self.report("wrong_type", || "the payload must be a JSON object".into());
+                            self.report("wrong_type", || {
+                                "the payload must be a JSON object".into()
+                            });
                         }
                     } else if depth == 1 && self.root_object {
                         if let Some(i) = self.field.take() {
                             match (kind.fields[i].ty, object) {
                                 (Ty::Codes { .. }, false) => self.array_field = Some((i, true)),
                                 (Ty::Codes { .. }, true) => {
-                                    self.report("wrong_type", || "must be an array of codes".into());
+                                    self.report("wrong_type", || {
+                                        "must be an array of codes".into()
+                                    });
                                     self.vals[i] = Val::Invalid;
                                 }
                                 (Ty::Bool, _) => {
@@ -618,7 +823,9 @@ impl<'a> Walk<'a> {
                 self.levels.push(Level { object, count: 0 });
             }
             Event::EndObject | Event::EndArray => {
-                let Some(level) = self.levels.pop() else { return };
+                let Some(level) = self.levels.pop() else {
+                    return;
+                };
                 if self.levels.len() == 1 && !level.object {
                     if let (Some((i, ok)), Some(kind)) = (self.array_field.take(), self.kind) {
                         let n = level.count;
@@ -628,7 +835,9 @@ impl<'a> Walk<'a> {
                         };
                         self.vals[i] = if ok { Val::Items(n) } else { Val::Invalid };
                         if n < min {
-                            self.report("too_few_items", || format!("must hold at least {min} item(s)"));
+                            self.report("too_few_items", || {
+                                format!("must hold at least {min} item(s)")
+                            });
                             self.vals[i] = Val::Invalid;
                         }
                     }
@@ -643,7 +852,10 @@ impl<'a> Walk<'a> {
                     } else if depth == 1 && self.root_object {
                         if let Some(i) = self.field.take() {
                             let path = &self.path;
-                            self.vals[i] = check_scalar(kind.fields[i].ty, scalar, &mut self.issues, &|| render_path(path));
+                            self.vals[i] =
+                                check_scalar(kind.fields[i].ty, scalar, &mut self.issues, &|| {
+                                    path.render()
+                                });
                         }
                     } else if depth == 2 {
                         if let Some((i, ok)) = self.array_field.as_mut() {
@@ -656,7 +868,10 @@ impl<'a> Walk<'a> {
                                 other => other,
                             };
                             let path = &self.path;
-                            if check_scalar(Ty::Code(max), elem, &mut self.issues, &|| render_path(path)) == Val::Invalid {
+                            if check_scalar(Ty::Code(max), elem, &mut self.issues, &|| {
+                                path.render()
+                            }) == Val::Invalid
+                            {
                                 *ok = false;
                             }
                         }
@@ -671,43 +886,99 @@ impl<'a> Walk<'a> {
         if let (Some(kind), true) = (self.kind, self.root_object) {
             for (i, f) in kind.fields.iter().enumerate() {
                 if f.required && self.vals[i] == Val::Absent {
-                    self.issues.other(|| f.name.to_string(), "missing_key", || "this key is required".into());
+                    self.issues.other(
+                        || f.name.to_string(),
+                        "missing_key",
+                        || "this key is required".into(),
+                    );
                 }
             }
-            let values = Values { kind, vals: self.vals };
+            let values = Values {
+                kind,
+                vals: self.vals,
+            };
             (kind.rules)(&values, &mut self.issues);
         }
         self.issues
     }
 }
 
-/// Validate a payload of `kind`. `size` is the payload's size in bytes (the `jsonb` datum); over
-/// [`MAX_PAYLOAD_BYTES`] only the privacy walk runs and a `payload_too_large` issue follows its
-/// findings. Returns the issues as reported (at most [`MAX_ISSUES`]).
-pub fn validate<'a>(kind: &'static Kind, size: usize, events: impl Iterator<Item = Event<'a>>) -> Vec<Issue> {
-    let too_large = size > MAX_PAYLOAD_BYTES;
-    let mut walk = Walk::new(if too_large { None } else { Some(kind) }, MAX_ISSUES);
-    for ev in events {
+/// The walks call `interrupt` once per this many events: inside PostgreSQL it is
+/// `check_for_interrupts!`, so `statement_timeout` and cancellation stop any input (SPEC §6).
+/// It may unwind (a PostgreSQL error); the walks hold nothing that needs more than a drop.
+pub const INTERRUPT_EVERY: usize = 4096;
+
+fn run<'a>(
+    walk: &mut Walk<'a>,
+    events: impl Iterator<Item = Event<'a>>,
+    interrupt: &mut dyn FnMut(),
+) {
+    for (n, ev) in events.enumerate() {
+        if n % INTERRUPT_EVERY == 0 {
+            interrupt();
+        }
         walk.event(ev);
     }
+}
+
+/// Validate a payload of `kind`. `size` is the payload's size in bytes (the `jsonb` datum); over
+/// [`MAX_PAYLOAD_BYTES`] only the privacy walk runs and a `payload_too_large` issue follows its
+/// findings. Returns the issues as reported (at most [`MAX_ISSUES`] and
+/// [`crate::issues::MAX_ISSUES_JSON_BYTES`]).
+pub fn validate<'a>(
+    kind: &'static Kind,
+    size: usize,
+    events: impl Iterator<Item = Event<'a>>,
+    interrupt: &mut dyn FnMut(),
+) -> Vec<Issue> {
+    let too_large = size > MAX_PAYLOAD_BYTES;
+    let mut walk = Walk::new(
+        if too_large { None } else { Some(kind) },
+        Some(kind),
+        MAX_ISSUES,
+    );
+    run(&mut walk, events, interrupt);
     let mut issues = walk.finish();
     if too_large {
-        issues.other(
-            String::new,
-            "payload_too_large",
-            || format!("the payload is {size} bytes; recorders accept at most {MAX_PAYLOAD_BYTES}"),
-        );
+        issues.other(String::new, "payload_too_large", || {
+            format!("the payload is {size} bytes; recorders accept at most {MAX_PAYLOAD_BYTES}")
+        });
     }
     issues.finish()
 }
 
-/// Every path at which a forbidden key occurs, in document order, without limit.
-pub fn disallowed_key_paths<'a>(events: impl Iterator<Item = Event<'a>>) -> Vec<String> {
-    let mut walk = Walk::new(None, usize::MAX);
-    for ev in events {
-        walk.event(ev);
+/// `pilot_disallowed_key_paths` lists at most this many elements (the last one `#truncated:<N>`
+/// when cut) and at most this many bytes of path text (SPEC §6).
+pub const MAX_KEY_PATHS: usize = 1000;
+pub const MAX_KEY_PATHS_BYTES: usize = 64 * 1024;
+
+/// Every path at which a forbidden key occurs, in document order, within [`MAX_KEY_PATHS`] and
+/// [`MAX_KEY_PATHS_BYTES`] (one byte per element counted on top of its text); when cut, the last
+/// element is `#truncated:<N>`, N the paths left out.
+pub fn disallowed_key_paths<'a>(
+    events: impl Iterator<Item = Event<'a>>,
+    interrupt: &mut dyn FnMut(),
+) -> Vec<String> {
+    let mut walk = Walk::new(None, None, MAX_KEY_PATHS);
+    run(&mut walk, events, interrupt);
+    let issues = walk.finish();
+    let total = issues.total();
+    let mut paths = issues.into_privacy_paths();
+    let fits = |paths: &[String], extra: usize| {
+        paths.iter().map(|p| p.len() + 1).sum::<usize>() + extra <= MAX_KEY_PATHS_BYTES
+    };
+    if total <= MAX_KEY_PATHS && fits(&paths, 0) {
+        return paths;
     }
-    walk.finish().into_privacy_paths()
+    // Room for the marker: "#truncated:" and at most 20 digits.
+    let marker = "#truncated:".len() + 20 + 1;
+    let mut keep = paths.len().min(MAX_KEY_PATHS - 1);
+    while keep > 0 && !fits(&paths[..keep], marker) {
+        keep -= 1;
+    }
+    paths.truncate(keep);
+    paths.push(format!("#truncated:{}", total - keep));
+    paths
 }
 
 #[cfg(test)]

@@ -32,8 +32,13 @@ struct Env {
 }
 
 fn env() -> Option<Env> {
-    let (Ok(replay), Ok(admin)) = (std::env::var("PILOT_REPLAY_DSN"), std::env::var("PILOT_ADMIN_DSN")) else {
-        eprintln!("PILOT_REPLAY_DSN / PILOT_ADMIN_DSN not set: skipped (scripts/test.sh runs these)");
+    let (Ok(replay), Ok(admin)) = (
+        std::env::var("PILOT_REPLAY_DSN"),
+        std::env::var("PILOT_ADMIN_DSN"),
+    ) else {
+        eprintln!(
+            "PILOT_REPLAY_DSN / PILOT_ADMIN_DSN not set: skipped (scripts/test.sh runs these)"
+        );
         return None;
     };
     Some(Env {
@@ -47,7 +52,8 @@ impl Env {
         self.admin.query_one(sql, &[]).expect("count").get(0)
     }
     fn post(&mut self, function: &str, jwt: Option<Value>, body: &Value) -> Response {
-        self.api.request(&Request::post(function, jwt, &body.to_string()))
+        self.api
+            .request(&Request::post(function, jwt, &body.to_string()))
     }
 }
 
@@ -65,22 +71,43 @@ fn contact(cycle: &str, org: &str, service: &str) -> Value {
 fn assert_status(r: &Response, status: u16, what: &str) {
     assert_eq!(r.status, status, "{what}: got {} {}", r.status, r.body);
     let text = r.body.to_string();
-    assert!(!text.contains("backtrace") && !text.contains(".rs:"), "{what}: a backtrace leaked: {text}");
+    assert!(
+        !text.contains("backtrace") && !text.contains(".rs:"),
+        "{what}: a backtrace leaked: {text}"
+    );
 }
 
 #[test]
 fn contact_attempt_endpoint() {
     let Some(mut e) = env() else { return };
-    e.admin.batch_execute("delete from pilot_contact_attempt_events where pilot_cycle_id = 'replay-contact'").unwrap();
-    let rows = |e: &mut Env| e.count("select count(*) from pilot_contact_attempt_events where pilot_cycle_id = 'replay-contact'");
+    e.admin
+        .batch_execute(
+            "delete from pilot_contact_attempt_events where pilot_cycle_id = 'replay-contact'",
+        )
+        .unwrap();
+    let rows = |e: &mut Env| {
+        e.count("select count(*) from pilot_contact_attempt_events where pilot_cycle_id = 'replay-contact'")
+    };
 
     // 200: stored, returned with its id, hash lower-case, and the transaction was READ WRITE.
-    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &contact("replay-contact", ORG_A, "svc-shelter"));
+    let r = e.post(
+        "pilot_record_contact_attempt",
+        user(EDITOR_A),
+        &contact("replay-contact", ORG_A, "svc-shelter"),
+    );
     assert_status(&r, 200, "editor records an attempt");
     assert_eq!(r.access_mode, "READ WRITE");
     let id = r.body["id"].as_str().expect("id").to_string();
-    assert_eq!(r.body["entity_key_hash"], "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
-    assert_eq!(e.count(&format!("select count(*) from pilot_contact_attempt_events where id = '{id}'")), 1);
+    assert_eq!(
+        r.body["entity_key_hash"],
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    );
+    assert_eq!(
+        e.count(&format!(
+            "select count(*) from pilot_contact_attempt_events where id = '{id}'"
+        )),
+        1
+    );
 
     // 400: invalid payload, every issue in details, nothing written.
     let mut bad = contact("replay-contact", ORG_A, "svc-shelter");
@@ -103,53 +130,115 @@ fn contact_attempt_endpoint() {
     let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &private);
     assert_status(&r, 400, "privacy key");
     let details: Value = serde_json::from_str(r.body["details"].as_str().unwrap()).unwrap();
-    assert_eq!(details[0], json!({"path": "meta.items.0.Notes", "code": "disallowed_privacy_key",
-                                  "message": "this key is not allowed anywhere in a pilot payload: it could carry raw user text"}));
-    assert!(!r.body.to_string().contains(SECRET), "the secret leaked: {}", r.body);
+    // "meta" and "items" are not field names: shown by position; the key by its canonical name
+    assert_eq!(
+        details[0],
+        json!({"path": "#0.#0.0.notes", "code": "disallowed_privacy_key",
+                                  "message": "this key is not allowed anywhere in a pilot payload: it could carry raw user text"})
+    );
+    assert!(
+        !r.body.to_string().contains(SECRET),
+        "the secret leaked: {}",
+        r.body
+    );
     assert_eq!(rows(&mut e), 1);
 
     // 401: no JWT means the anon role, which holds no EXECUTE.
-    let r = e.post("pilot_record_contact_attempt", None, &contact("replay-contact", ORG_A, "svc-shelter"));
+    let r = e.post(
+        "pilot_record_contact_attempt",
+        None,
+        &contact("replay-contact", ORG_A, "svc-shelter"),
+    );
     assert_status(&r, 401, "anon");
     assert_eq!(r.code(), Some("42501"));
     // 403: an authenticated token without a uuid sub.
-    let r = e.post("pilot_record_contact_attempt", Some(json!({"role": "authenticated", "sub": "not-a-uuid"})),
-                   &contact("replay-contact", ORG_A, "svc-shelter"));
+    let r = e.post(
+        "pilot_record_contact_attempt",
+        Some(json!({"role": "authenticated", "sub": "not-a-uuid"})),
+        &contact("replay-contact", ORG_A, "svc-shelter"),
+    );
     assert_status(&r, 403, "no user id");
     // 403: a viewer (member without write rights), a non-member, a writer of another organization.
-    for (who, sub) in [("viewer", VIEWER_A), ("non-member", NOBODY), ("owner of B", OWNER_B)] {
-        let r = e.post("pilot_record_contact_attempt", user(sub), &contact("replay-contact", ORG_A, "svc-shelter"));
+    for (who, sub) in [
+        ("viewer", VIEWER_A),
+        ("non-member", NOBODY),
+        ("owner of B", OWNER_B),
+    ] {
+        let r = e.post(
+            "pilot_record_contact_attempt",
+            user(sub),
+            &contact("replay-contact", ORG_A, "svc-shelter"),
+        );
         assert_status(&r, 403, who);
-        assert!(r.body["message"].as_str().unwrap().contains("recorded_by_org_id"), "{}", r.body);
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("recorded_by_org_id"),
+            "{}",
+            r.body
+        );
     }
     assert_eq!(rows(&mut e), 1);
 
     // 409: a service that does not exist.
-    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &contact("replay-contact", ORG_A, "svc-nowhere"));
+    let r = e.post(
+        "pilot_record_contact_attempt",
+        user(EDITOR_A),
+        &contact("replay-contact", ORG_A, "svc-nowhere"),
+    );
     assert_status(&r, 409, "unknown service");
     assert_eq!(r.code(), Some("23503"));
-    assert_eq!(r.body["message"], "service_id: no service with this id exists (public.services)");
+    assert_eq!(
+        r.body["message"],
+        "service_id: no service with this id exists (public.services)"
+    );
     assert_eq!(rows(&mut e), 1);
 
     // 200 for service_role (a backend job records for any organization).
-    let r = e.post("pilot_record_contact_attempt", Some(json!({"role": "service_role"})), &contact("replay-contact", ORG_B, "svc-food"));
+    let r = e.post(
+        "pilot_record_contact_attempt",
+        Some(json!({"role": "service_role"})),
+        &contact("replay-contact", ORG_B, "svc-food"),
+    );
     assert_status(&r, 200, "service_role");
     assert_eq!(rows(&mut e), 2);
 
     // 501: the table is gone (renamed); nothing written anywhere, the caller told what is missing.
-    e.admin.batch_execute("alter table pilot_contact_attempt_events rename to pilot_contact_attempt_events_away").unwrap();
-    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &contact("replay-contact", ORG_A, "svc-shelter"));
-    e.admin.batch_execute("alter table pilot_contact_attempt_events_away rename to pilot_contact_attempt_events").unwrap();
+    e.admin
+        .batch_execute(
+            "alter table pilot_contact_attempt_events rename to pilot_contact_attempt_events_away",
+        )
+        .unwrap();
+    let r = e.post(
+        "pilot_record_contact_attempt",
+        user(EDITOR_A),
+        &contact("replay-contact", ORG_A, "svc-shelter"),
+    );
+    e.admin
+        .batch_execute(
+            "alter table pilot_contact_attempt_events_away rename to pilot_contact_attempt_events",
+        )
+        .unwrap();
     assert_status(&r, 501, "missing storage");
     assert_eq!(r.code(), Some("PT501"));
-    assert!(r.body["message"].as_str().unwrap().contains("pilot_contact_attempt_events"), "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("pilot_contact_attempt_events"),
+        "{}",
+        r.body
+    );
     assert_eq!(rows(&mut e), 2);
 }
 
 #[test]
 fn referral_endpoints() {
     let Some(mut e) = env() else { return };
-    e.admin.batch_execute("delete from pilot_referral_events where pilot_cycle_id = 'replay-ref'").unwrap();
+    e.admin
+        .batch_execute("delete from pilot_referral_events where pilot_cycle_id = 'replay-ref'")
+        .unwrap();
     let create = json!({"pilot_cycle_id": "replay-ref", "source_org_id": ORG_A, "target_service_id": "svc-food",
                         "created_at": "2026-06-01T10:00:00Z", "updated_at": "2026-06-01T10:00:00Z"});
     let r = e.post("pilot_record_referral", user(EDITOR_A), &create);
@@ -163,16 +252,33 @@ fn referral_endpoints() {
             .get(0)
     };
 
-    let update = |state: &str, at: &str| json!({"referral_id": id, "payload": {
-        "source_org_id": ORG_A, "referral_state": state, "updated_at": at, "terminal_at": at}});
+    let update = |state: &str, at: &str| {
+        json!({"referral_id": id, "payload": {
+        "source_org_id": ORG_A, "referral_state": state, "updated_at": at, "terminal_at": at}})
+    };
 
     // Invalid create, anon, viewer.
     let mut bad = create.clone();
     bad["referral_state"] = json!("failed"); // terminal without terminal_at
-    assert_status(&e.post("pilot_record_referral", user(EDITOR_A), &bad), 400, "terminal without terminal_at");
-    assert_status(&e.post("pilot_record_referral", None, &create), 401, "anon create");
-    assert_status(&e.post("pilot_record_referral", user(VIEWER_A), &create), 403, "viewer create");
-    assert_eq!(e.count("select count(*) from pilot_referral_events where pilot_cycle_id = 'replay-ref'"), 1);
+    assert_status(
+        &e.post("pilot_record_referral", user(EDITOR_A), &bad),
+        400,
+        "terminal without terminal_at",
+    );
+    assert_status(
+        &e.post("pilot_record_referral", None, &create),
+        401,
+        "anon create",
+    );
+    assert_status(
+        &e.post("pilot_record_referral", user(VIEWER_A), &create),
+        403,
+        "viewer create",
+    );
+    assert_eq!(
+        e.count("select count(*) from pilot_referral_events where pilot_cycle_id = 'replay-ref'"),
+        1
+    );
 
     // PATCH: named arguments (json_to_record path). Unknown id, other organization: 404.
     let unknown = json!({"referral_id": "00000000-0000-4000-8000-000000000000", "payload": {
@@ -182,36 +288,88 @@ fn referral_endpoints() {
     assert_eq!(r.code(), Some("PT404"));
     let mut other = update("connected", "2026-06-02T10:00:00Z");
     other["payload"]["source_org_id"] = json!(ORG_B);
-    assert_status(&e.post("pilot_update_referral", user(OWNER_B), &other), 404, "another organization's referral");
-    assert_status(&e.post("pilot_update_referral", user(OWNER_B), &update("connected", "2026-06-02T10:00:00Z")), 403,
-                  "writer of B naming A");
-    assert_status(&e.post("pilot_update_referral", user(VIEWER_A), &update("connected", "2026-06-02T10:00:00Z")), 403,
-                  "viewer update");
-    assert_status(&e.post("pilot_update_referral", None, &update("connected", "2026-06-02T10:00:00Z")), 401, "anon update");
+    assert_status(
+        &e.post("pilot_update_referral", user(OWNER_B), &other),
+        404,
+        "another organization's referral",
+    );
+    assert_status(
+        &e.post(
+            "pilot_update_referral",
+            user(OWNER_B),
+            &update("connected", "2026-06-02T10:00:00Z"),
+        ),
+        403,
+        "writer of B naming A",
+    );
+    assert_status(
+        &e.post(
+            "pilot_update_referral",
+            user(VIEWER_A),
+            &update("connected", "2026-06-02T10:00:00Z"),
+        ),
+        403,
+        "viewer update",
+    );
+    assert_status(
+        &e.post(
+            "pilot_update_referral",
+            None,
+            &update("connected", "2026-06-02T10:00:00Z"),
+        ),
+        401,
+        "anon update",
+    );
     // Inconsistent with the stored row: updated_at before the stored one.
-    let r = e.post("pilot_update_referral", user(EDITOR_A), &update("connected", "2026-05-31T10:00:00Z"));
+    let r = e.post(
+        "pilot_update_referral",
+        user(EDITOR_A),
+        &update("connected", "2026-05-31T10:00:00Z"),
+    );
     assert_status(&r, 400, "updated_at before the stored one");
-    assert!(r.body["details"].as_str().unwrap().contains("rule_violation"));
+    assert!(r.body["details"]
+        .as_str()
+        .unwrap()
+        .contains("rule_violation"));
     assert_eq!(state(&mut e), "initiated 2026-06-01 10:00:00+00");
 
     // initiated → connected, then nothing moves it again.
-    let r = e.post("pilot_update_referral", user(EDITOR_A), &update("connected", "2026-06-02T10:00:00Z"));
+    let r = e.post(
+        "pilot_update_referral",
+        user(EDITOR_A),
+        &update("connected", "2026-06-02T10:00:00Z"),
+    );
     assert_status(&r, 200, "connect");
     assert_eq!(r.body["referral_state"], "connected");
     assert_eq!(state(&mut e), "connected 2026-06-02 10:00:00+00");
-    let r = e.post("pilot_update_referral", user(EDITOR_A), &update("failed", "2026-06-03T10:00:00Z"));
+    let r = e.post(
+        "pilot_update_referral",
+        user(EDITOR_A),
+        &update("failed", "2026-06-03T10:00:00Z"),
+    );
     assert_status(&r, 409, "terminal");
     assert_eq!(r.code(), Some("PT409"));
-    let r = e.post("pilot_update_referral", Some(json!({"role": "service_role"})), &update("client_withdrew", "2026-06-03T10:00:00Z"));
+    let r = e.post(
+        "pilot_update_referral",
+        Some(json!({"role": "service_role"})),
+        &update("client_withdrew", "2026-06-03T10:00:00Z"),
+    );
     assert_status(&r, 409, "terminal, even for service_role");
     assert_eq!(state(&mut e), "connected 2026-06-02 10:00:00+00");
 
     // 501 when the referral table is missing.
-    e.admin.batch_execute("alter table pilot_referral_events rename to pilot_referral_events_away").unwrap();
+    e.admin
+        .batch_execute("alter table pilot_referral_events rename to pilot_referral_events_away")
+        .unwrap();
     let r = e.post("pilot_record_referral", user(EDITOR_A), &create);
-    e.admin.batch_execute("alter table pilot_referral_events_away rename to pilot_referral_events").unwrap();
+    e.admin
+        .batch_execute("alter table pilot_referral_events_away rename to pilot_referral_events")
+        .unwrap();
     assert_status(&r, 501, "missing referral storage");
-    assert_eq!(e.count("select count(*) from pilot_referral_events where pilot_cycle_id = 'replay-ref'"), 1);
+    assert_eq!(
+        e.count("select count(*) from pilot_referral_events where pilot_cycle_id = 'replay-ref'"),
+        1
+    );
 }
 
 #[test]
@@ -220,12 +378,26 @@ fn integration_feasibility_endpoint() {
     e.admin.batch_execute("delete from pilot_integration_feasibility_decisions where redline_checklist_version = 'v2.1'").unwrap();
     let body = json!({"decision": "conditional", "decision_date": "2026-06-30", "redline_checklist_version": "v2.1",
                       "owners": ["platform-team"], "violations": ["R7"], "compensating_controls": ["C3"]});
-    let rows = |e: &mut Env| e.count("select count(*) from pilot_integration_feasibility_decisions where redline_checklist_version = 'v2.1'");
+    let rows = |e: &mut Env| {
+        e.count("select count(*) from pilot_integration_feasibility_decisions where redline_checklist_version = 'v2.1'")
+    };
     let r = e.post("pilot_record_integration_feasibility", user(ADMIN), &body);
     assert_status(&r, 200, "admin records a decision");
     assert_eq!(r.body["created_by"], ADMIN);
-    assert_status(&e.post("pilot_record_integration_feasibility", user(EDITOR_A), &body), 403, "editor");
-    assert_status(&e.post("pilot_record_integration_feasibility", None, &body), 401, "anon");
+    assert_status(
+        &e.post(
+            "pilot_record_integration_feasibility",
+            user(EDITOR_A),
+            &body,
+        ),
+        403,
+        "editor",
+    );
+    assert_status(
+        &e.post("pilot_record_integration_feasibility", None, &body),
+        401,
+        "anon",
+    );
     let mut go = body.clone();
     go["decision"] = json!("go");
     let r = e.post("pilot_record_integration_feasibility", user(ADMIN), &go);
@@ -236,19 +408,36 @@ fn integration_feasibility_endpoint() {
 #[test]
 fn hardened_bulk_update_over_http() {
     let Some(mut e) = env() else { return };
-    let body = json!({"p_service_ids": ["svc-legal", "svc-unknown"], "p_verification_status": "L2"});
+    let body =
+        json!({"p_service_ids": ["svc-legal", "svc-unknown"], "p_verification_status": "L2"});
     let r = e.post("bulk_update_service_status", user(ADMIN), &body);
     assert_status(&r, 200, "admin");
-    assert_eq!(r.body, json!([{"updated_count": 1, "failed_ids": ["svc-unknown"]}]));
-    let forged = Some(json!({"role": "authenticated", "sub": NOBODY, "user_metadata": {"role": "admin"}}));
-    assert_status(&e.post("bulk_update_service_status", forged, &body), 403, "user_metadata admin");
-    assert_status(&e.post("bulk_update_service_status", None, &body), 401, "anon");
+    assert_eq!(
+        r.body,
+        json!([{"updated_count": 1, "failed_ids": ["svc-unknown"]}])
+    );
+    let forged =
+        Some(json!({"role": "authenticated", "sub": NOBODY, "user_metadata": {"role": "admin"}}));
+    assert_status(
+        &e.post("bulk_update_service_status", forged, &body),
+        403,
+        "user_metadata admin",
+    );
+    assert_status(
+        &e.post("bulk_update_service_status", None, &body),
+        401,
+        "anon",
+    );
 }
 
 #[test]
 fn get_runs_read_only() {
     let Some(mut e) = env() else { return };
-    let r = e.api.request(&Request::get("pilot_disallowed_key_paths", user(EDITOR_A), &[("payload", r#"{"query": 1}"#)]));
+    let r = e.api.request(&Request::get(
+        "pilot_disallowed_key_paths",
+        user(EDITOR_A),
+        &[("payload", r#"{"query": 1}"#)],
+    ));
     assert_status(&r, 200, "GET of an immutable function");
     assert_eq!(r.access_mode, "READ ONLY");
     assert_eq!(r.body, json!(["query"]));
@@ -272,45 +461,171 @@ fn scorecard_and_metric_sources() {
              delete from pilot_service_scope where pilot_cycle_id = 'replay-m';",
         )
         .unwrap();
-    let r = e.post("pilot_record_contact_attempt", user(EDITOR_A), &contact("replay-m", ORG_A, "svc-shelter"));
+    let r = e.post(
+        "pilot_record_contact_attempt",
+        user(EDITOR_A),
+        &contact("replay-m", ORG_A, "svc-shelter"),
+    );
     assert_status(&r, 200, "anchor");
     let anchor = r.body["id"].as_str().unwrap().to_string();
 
     // A connection anchored in the same cycle and organization; then one whose anchor is another cycle's.
     let conn = json!({"pilot_cycle_id": "replay-m", "org_id": ORG_A, "service_id": "svc-shelter",
                       "connected_at": "2026-06-01T10:30:00Z", "contact_attempt_event_id": anchor});
-    assert_status(&e.post("pilot_record_connection", user(EDITOR_A), &conn), 200, "connection");
+    assert_status(
+        &e.post("pilot_record_connection", user(EDITOR_A), &conn),
+        200,
+        "connection",
+    );
     let mut foreign = conn.clone();
     foreign["pilot_cycle_id"] = json!("replay-other");
     let r = e.post("pilot_record_connection", user(EDITOR_A), &foreign);
     assert_status(&r, 400, "anchor of another cycle");
-    assert!(r.body["details"].as_str().unwrap().contains("contact_attempt_event_id"));
+    assert!(r.body["details"]
+        .as_str()
+        .unwrap()
+        .contains("contact_attempt_event_id"));
     assert_eq!(e.count("select count(*) from pilot_connection_events where contact_attempt_event_id is not null and pilot_cycle_id like 'replay-%'"), 1);
 
     // Scope: recording it again updates the tier.
     let scope = json!({"pilot_cycle_id": "replay-m", "org_id": ORG_A, "service_id": "svc-shelter", "sla_tier": "standard"});
-    assert_status(&e.post("pilot_record_service_scope", user(EDITOR_A), &scope), 200, "scope");
+    assert_status(
+        &e.post("pilot_record_service_scope", user(EDITOR_A), &scope),
+        200,
+        "scope",
+    );
     let mut again = scope.clone();
     again["sla_tier"] = json!("crisis");
     let r = e.post("pilot_record_service_scope", user(EDITOR_A), &again);
     assert_status(&r, 200, "scope again");
     assert_eq!(e.count("select count(*) from pilot_service_scope where pilot_cycle_id = 'replay-m' and sla_tier = 'crisis'"), 1);
-    assert_eq!(e.count("select count(*) from pilot_service_scope where pilot_cycle_id = 'replay-m'"), 1);
+    assert_eq!(
+        e.count("select count(*) from pilot_service_scope where pilot_cycle_id = 'replay-m'"),
+        1
+    );
 
     // GET /rpc/pilot_scorecard: READ ONLY, named query parameters; M2 has the one 1800 s duration.
-    let q = [("pilot_cycle_id", "replay-m"), ("org_id", ORG_A), ("as_of", "2026-06-02T00:00:00Z")];
-    let r = e.api.request(&Request::get("pilot_scorecard", user(VIEWER_A), &q));
+    let q = [
+        ("pilot_cycle_id", "replay-m"),
+        ("org_id", ORG_A),
+        ("as_of", "2026-06-02T00:00:00Z"),
+    ];
+    let r = e
+        .api
+        .request(&Request::get("pilot_scorecard", user(VIEWER_A), &q));
     assert_status(&r, 200, "scorecard over GET");
     assert_eq!(r.access_mode, "READ ONLY");
-    assert_eq!(r.body["metrics"]["M2_P50"], json!({"value": 1800, "numerator": null, "denominator": 1}));
+    assert_eq!(
+        r.body["metrics"]["M2_P50"],
+        json!({"value": 1800, "numerator": null, "denominator": 1})
+    );
     assert_eq!(r.body["metrics"]["M1"]["denominator"], json!(1));
     assert_eq!(r.body["as_of"], "2026-06-02T00:00:00Z");
     // Non-members: 403; no token: 401.
-    assert_status(&e.api.request(&Request::get("pilot_scorecard", user(OWNER_B), &q)), 403, "member of B");
-    assert_status(&e.api.request(&Request::get("pilot_scorecard", user(NOBODY), &q)), 403, "non-member");
-    assert_status(&e.api.request(&Request::get("pilot_scorecard", None, &q)), 401, "anon");
+    assert_status(
+        &e.api
+            .request(&Request::get("pilot_scorecard", user(OWNER_B), &q)),
+        403,
+        "member of B",
+    );
+    assert_status(
+        &e.api
+            .request(&Request::get("pilot_scorecard", user(NOBODY), &q)),
+        403,
+        "non-member",
+    );
+    assert_status(
+        &e.api.request(&Request::get("pilot_scorecard", None, &q)),
+        401,
+        "anon",
+    );
     // POST works too (STABLE: READ ONLY transaction).
-    let r = e.post("pilot_scorecard", user(ADMIN), &json!({"pilot_cycle_id": "replay-m", "org_id": ORG_A}));
+    let r = e.post(
+        "pilot_scorecard",
+        user(ADMIN),
+        &json!({"pilot_cycle_id": "replay-m", "org_id": ORG_A}),
+    );
     assert_status(&r, 200, "scorecard over POST");
     assert_eq!(r.access_mode, "READ ONLY");
+}
+
+/// `{"a": {"a": … {"a": null, "NOTES": 1} …, "NOTES": 1}, "NOTES": 1}`, `depth` levels, as JSON text:
+/// the shape of the 0.2.0 crash (a forbidden key at every level; every path as deep as its level).
+fn forbidden_at_every_level(depth: usize) -> String {
+    let mut s = String::with_capacity(depth * 20);
+    for _ in 0..depth {
+        s.push_str("{\"a\": ");
+    }
+    s.push_str("null");
+    for _ in 0..depth {
+        s.push_str(", \"NOTES\u{e0041}\": 1}");
+    }
+    s
+}
+
+#[test]
+fn hostile_bodies_answer_within_bounds() {
+    let Some(mut e) = env() else { return };
+    // The 0.2.0 crash: ~1.2 MB of forbidden keys nested 10,000 deep asked for gigabytes of paths.
+    let doc = forbidden_at_every_level(10_000);
+    let body = format!("{{\"payload\": {doc}}}");
+    assert!(body.len() > 250_000, "{}", body.len());
+    let started = std::time::Instant::now();
+    let r = e.api.request(&Request::post(
+        "pilot_disallowed_key_paths",
+        user(NOBODY),
+        &body,
+    ));
+    let took = started.elapsed();
+    assert_status(&r, 200, "the crash payload");
+    let paths = r.body.as_array().expect("an array of paths");
+    assert!(paths.len() <= 1000, "{}", paths.len());
+    let text = r.body.to_string();
+    assert!(text.len() <= 70 * 1024, "{} bytes", text.len());
+    let last = paths.last().unwrap().as_str().unwrap();
+    assert_eq!(last, format!("#truncated:{}", 10_000 - (paths.len() - 1)));
+    assert!(
+        paths[0].as_str().unwrap().starts_with("#depth:10000."),
+        "{}",
+        paths[0]
+    );
+    assert!(paths.iter().all(|p| p.as_str().unwrap().len() <= 512));
+    assert!(
+        !text.contains('\u{e0041}'),
+        "a key's hidden tag characters came back"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    assert!(!e.api.is_closed(), "the backend survived");
+
+    // A 4 MB body to a recorder, by a signed-in user of no organization: 400 before the
+    // membership check, with a DETAIL under 16 KB.
+    let mut huge = String::from("{");
+    for i in 0..200_000 {
+        huge.push_str(&format!("\"jane_doe_phone_{i:07}\": {{\"notes\": 1}}, "));
+    }
+    huge.push_str("\"pilot_cycle_id\": \"c\"}");
+    assert!(huge.len() > 4_000_000, "{}", huge.len());
+    let r = e.api.request(&Request::post(
+        "pilot_record_contact_attempt",
+        user(NOBODY),
+        &huge,
+    ));
+    assert_status(&r, 400, "a 4 MB payload");
+    let details = r.body["details"].as_str().expect("details");
+    assert!(
+        details.len() < 16 * 1024,
+        "DETAIL is {} bytes",
+        details.len()
+    );
+    assert!(
+        !details.contains("jane_doe"),
+        "an unknown key's name came back"
+    );
+    let issues: Value = serde_json::from_str(details).unwrap();
+    let last = issues.as_array().unwrap().last().unwrap();
+    assert_eq!(last["code"], "too_many_issues");
+    assert_eq!(
+        last["message"], "200001 issues",
+        "every forbidden key counted, then payload_too_large"
+    );
 }

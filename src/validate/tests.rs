@@ -8,7 +8,12 @@ use serde_json::{json, Value};
 
 fn run(kind_name: &str, payload: &Value) -> Vec<Issue> {
     let evs = events_of(payload);
-    validate(kind(kind_name).expect("kind"), 100, evs.iter().map(OwnedEvent::borrow))
+    validate(
+        kind(kind_name).expect("kind"),
+        100,
+        evs.iter().map(OwnedEvent::borrow),
+        &mut || {},
+    )
 }
 
 fn pairs(issues: &[Issue]) -> Vec<(String, &'static str)> {
@@ -21,7 +26,7 @@ fn p(path: &str, code: &'static str) -> (String, &'static str) {
 
 fn paths(payload: &Value) -> Vec<String> {
     let evs = events_of(payload);
-    disallowed_key_paths(evs.iter().map(OwnedEvent::borrow))
+    disallowed_key_paths(evs.iter().map(OwnedEvent::borrow), &mut || {})
 }
 
 const ORG: &str = "6f1c2e9a-0b7d-4c1e-9f3a-2b8d7e6c5a41";
@@ -46,7 +51,9 @@ fn valid(kind_name: &str) -> Value {
         "connection" => json!({
             "pilot_cycle_id": "c1", "org_id": ORG, "service_id": "s", "connected_at": "2026-06-01T11:00:00Z",
             "contact_attempt_event_id": ORG}),
-        "service_scope" => json!({"pilot_cycle_id": "c1", "org_id": ORG, "service_id": "s", "sla_tier": "crisis"}),
+        "service_scope" => {
+            json!({"pilot_cycle_id": "c1", "org_id": ORG, "service_id": "s", "sla_tier": "crisis"})
+        }
         "service_status" => json!({
             "pilot_cycle_id": "c1", "org_id": ORG, "service_id": "s", "checked_at": "2026-06-01T11:00:00Z",
             "status_code": "available"}),
@@ -105,45 +112,79 @@ fn missing_required_keys_are_listed_in_field_order() {
 
 #[test]
 fn null_means_absent() {
-    assert_eq!(run("contact_attempt", &with("contact_attempt", json!({"resolved_at": null}))), vec![]);
     assert_eq!(
-        pairs(&run("contact_attempt", &with("contact_attempt", json!({"attempted_at": null})))),
+        run(
+            "contact_attempt",
+            &with("contact_attempt", json!({"resolved_at": null}))
+        ),
+        vec![]
+    );
+    assert_eq!(
+        pairs(&run(
+            "contact_attempt",
+            &with("contact_attempt", json!({"attempted_at": null}))
+        )),
         vec![p("attempted_at", "missing_key")]
     );
 }
 
 #[test]
-fn unknown_keys_are_refused_and_named_only_when_plain() {
-    let issues = run("service_scope", &with("service_scope", json!({"extra": 1, "Weird Key!": 2, "zz_top9": 3})));
-    // jsonb order: org_id(6) extra(5)... sorted by length then bytes: extra, org_id, zz_top9, sla_tier, ...
+fn unknown_keys_are_refused_and_never_named() {
+    let issues = run(
+        "service_scope",
+        &with(
+            "service_scope",
+            json!({"extra": 1, "Weird Key!": 2, "jane_doe_phone_5551234": 3}),
+        ),
+    );
+    // jsonb order: extra(5), org_id(6), sla_tier(8), Weird Key!(10), service_id(10), pilot_cycle_id(14), jane_doe…(22)
     assert_eq!(
         pairs(&issues),
-        vec![p("extra", "unknown_key"), p("zz_top9", "unknown_key"), p("#4", "unknown_key")]
+        vec![
+            p("#0", "unknown_key"),
+            p("#3", "unknown_key"),
+            p("#6", "unknown_key")
+        ]
     );
 }
 
 #[test]
 fn key_positions_follow_jsonb_order() {
-    // Keys sorted: "b"(1) "aa"(2) "Ab c"(4): the odd one is #2.
-    let issues = run("service_scope", &json!({"aa": 1, "b": 2, "Ab c": 3}));
-    let unknown: Vec<_> = issues.iter().filter(|i| i.code == "unknown_key").map(|i| i.path.clone()).collect();
-    assert_eq!(unknown, vec!["b", "aa", "#2"]);
+    // Keys sorted: "b"(1) "aa"(2) "Ab c"(4) "org_id"(6): field names are shown, the others by position.
+    let issues = run(
+        "service_scope",
+        &json!({"aa": 1, "b": 2, "Ab c": 3, "org_id": {"x": 1, "sla_tier": 2}}),
+    );
+    let shown: Vec<_> = issues
+        .iter()
+        .filter(|i| i.code != "missing_key")
+        .map(|i| i.path.clone())
+        .collect();
+    assert_eq!(shown, vec!["#0", "#1", "#2", "org_id"]);
+    // a field name is shown at any depth, as it is a name of the contract, not of the caller
+    let v = json!({"a": {"sla_tier": {"notes": 1}}});
+    let issues = run("service_scope", &v);
+    assert_eq!(issues[0].path, "#0.sla_tier.notes");
 }
 
 #[test]
-fn a_plain_key_is_at_most_64_characters() {
-    let k64 = "a".repeat(64);
-    let k65 = "a".repeat(65);
-    let issues = run("service_scope", &json!({k64.clone(): 1, k65: 2}));
-    let unknown: Vec<_> = issues.iter().filter(|i| i.code == "unknown_key").map(|i| i.path.clone()).collect();
-    assert_eq!(unknown, vec![k64, "#1".to_string()]);
+fn only_the_kinds_field_names_are_shown() {
+    // referral_event_id is a field of connection, not of service_scope
+    let v = json!({"referral_event_id": {"notes": 1}});
+    assert_eq!(run("service_scope", &v)[0].path, "#0.notes");
+    assert_eq!(run("connection", &v)[0].path, "referral_event_id.notes");
+    // pilot_disallowed_key_paths shows the field names of every kind
+    assert_eq!(paths(&v), vec!["referral_event_id.notes"]);
 }
 
 #[test]
 fn wrong_types() {
     let issues = run(
         "data_decay_audit",
-        &with("data_decay_audit", json!({"is_fatal": "true", "org_id": 5, "service_id": ["s"], "audited_at": {}})),
+        &with(
+            "data_decay_audit",
+            json!({"is_fatal": "true", "org_id": 5, "service_id": ["s"], "audited_at": {}}),
+        ),
     );
     assert_eq!(
         pairs(&issues),
@@ -158,9 +199,23 @@ fn wrong_types() {
 
 #[test]
 fn enums() {
-    let issues = run("contact_attempt", &with("contact_attempt", json!({"attempt_channel": "Phone", "outcome_notes_code": "other"})));
-    assert_eq!(pairs(&issues), vec![p("attempt_channel", "invalid_enum"), p("outcome_notes_code", "invalid_enum")]);
-    assert!(issues[0].message.contains("phone, website, email, in_person, referral"));
+    let issues = run(
+        "contact_attempt",
+        &with(
+            "contact_attempt",
+            json!({"attempt_channel": "Phone", "outcome_notes_code": "other"}),
+        ),
+    );
+    assert_eq!(
+        pairs(&issues),
+        vec![
+            p("attempt_channel", "invalid_enum"),
+            p("outcome_notes_code", "invalid_enum")
+        ]
+    );
+    assert!(issues[0]
+        .message
+        .contains("phone, website, email, in_person, referral"));
 }
 
 #[test]
@@ -168,33 +223,80 @@ fn codes_and_lengths() {
     let long = "a".repeat(101);
     let issues = run(
         "contact_attempt",
-        &with("contact_attempt", json!({"pilot_cycle_id": long, "service_id": "has space"})),
+        &with(
+            "contact_attempt",
+            json!({"pilot_cycle_id": long, "service_id": "has space"}),
+        ),
     );
-    assert_eq!(pairs(&issues), vec![p("service_id", "invalid_code"), p("pilot_cycle_id", "too_long")]);
-    assert!(run("contact_attempt", &with("contact_attempt", json!({"pilot_cycle_id": "a".repeat(100)}))).is_empty());
+    assert_eq!(
+        pairs(&issues),
+        vec![
+            p("service_id", "invalid_code"),
+            p("pilot_cycle_id", "too_long")
+        ]
+    );
+    assert!(run(
+        "contact_attempt",
+        &with(
+            "contact_attempt",
+            json!({"pilot_cycle_id": "a".repeat(100)})
+        )
+    )
+    .is_empty());
     for bad in ["", "-a", "_a", ".a", "a b", "a/b", "é", "a\n"] {
         assert_eq!(
-            pairs(&run("service_scope", &with("service_scope", json!({"service_id": bad})))),
+            pairs(&run(
+                "service_scope",
+                &with("service_scope", json!({"service_id": bad}))
+            )),
             vec![p("service_id", "invalid_code")],
             "{bad:?}"
         );
     }
     for good in ["a", "0", "A.b:c-d_e", "svc-123"] {
-        assert!(run("service_scope", &with("service_scope", json!({"service_id": good}))).is_empty(), "{good}");
+        assert!(
+            run(
+                "service_scope",
+                &with("service_scope", json!({"service_id": good}))
+            )
+            .is_empty(),
+            "{good}"
+        );
     }
     // redline_checklist_version: at most 50.
-    let v = with("integration_feasibility", json!({"redline_checklist_version": "v".repeat(51)}));
-    assert_eq!(pairs(&run("integration_feasibility", &v)), vec![p("redline_checklist_version", "too_long")]);
-    let v = with("integration_feasibility", json!({"redline_checklist_version": "v".repeat(50)}));
+    let v = with(
+        "integration_feasibility",
+        json!({"redline_checklist_version": "v".repeat(51)}),
+    );
+    assert_eq!(
+        pairs(&run("integration_feasibility", &v)),
+        vec![p("redline_checklist_version", "too_long")]
+    );
+    let v = with(
+        "integration_feasibility",
+        json!({"redline_checklist_version": "v".repeat(50)}),
+    );
     assert!(run("integration_feasibility", &v).is_empty());
 }
 
 #[test]
 fn uuids_in_any_case_but_canonical_form() {
-    assert!(run("service_scope", &with("service_scope", json!({"org_id": ORG.to_uppercase()}))).is_empty());
-    for bad in ["6f1c2e9a0b7d4c1e9f3a2b8d7e6c5a41", "{6f1c2e9a-0b7d-4c1e-9f3a-2b8d7e6c5a41}", "6f1c2e9a-0b7d-4c1e-9f3a-2b8d7e6c5a4g", ""] {
+    assert!(run(
+        "service_scope",
+        &with("service_scope", json!({"org_id": ORG.to_uppercase()}))
+    )
+    .is_empty());
+    for bad in [
+        "6f1c2e9a0b7d4c1e9f3a2b8d7e6c5a41",
+        "{6f1c2e9a-0b7d-4c1e-9f3a-2b8d7e6c5a41}",
+        "6f1c2e9a-0b7d-4c1e-9f3a-2b8d7e6c5a4g",
+        "",
+    ] {
         assert_eq!(
-            pairs(&run("service_scope", &with("service_scope", json!({"org_id": bad})))),
+            pairs(&run(
+                "service_scope",
+                &with("service_scope", json!({"org_id": bad}))
+            )),
             vec![p("org_id", "invalid_uuid")]
         );
     }
@@ -202,10 +304,20 @@ fn uuids_in_any_case_but_canonical_form() {
 
 #[test]
 fn hashes() {
-    assert!(run("contact_attempt", &with("contact_attempt", json!({"entity_key_hash": HASH.to_uppercase()}))).is_empty());
+    assert!(run(
+        "contact_attempt",
+        &with(
+            "contact_attempt",
+            json!({"entity_key_hash": HASH.to_uppercase()})
+        )
+    )
+    .is_empty());
     for bad in [&HASH[1..], "g".repeat(64).as_str(), &format!("{HASH}0")] {
         assert_eq!(
-            pairs(&run("contact_attempt", &with("contact_attempt", json!({"entity_key_hash": bad})))),
+            pairs(&run(
+                "contact_attempt",
+                &with("contact_attempt", json!({"entity_key_hash": bad}))
+            )),
             vec![p("entity_key_hash", "invalid_hash")]
         );
     }
@@ -225,16 +337,16 @@ fn timestamps_follow_rfc3339_strictly() {
         assert!(parse_timestamp(good.as_bytes()).is_some(), "{good}");
     }
     for bad in [
-        "2026-06-01t10:00:00Z",       // lower-case separator
-        "2026-06-01 10:00:00Z",       // space separator
-        "2026-06-01T10:00:00z",       // lower-case z
-        "2026-06-01T10:00:00",        // no zone
-        "2026-06-01T23:59:60Z",       // leap second
+        "2026-06-01t10:00:00Z",         // lower-case separator
+        "2026-06-01 10:00:00Z",         // space separator
+        "2026-06-01T10:00:00z",         // lower-case z
+        "2026-06-01T10:00:00",          // no zone
+        "2026-06-01T23:59:60Z",         // leap second
         "2026-06-01T10:00:00.1234567Z", // 7 fractional digits
-        "2026-06-01T10:00:00.Z",      // empty fraction
-        "2026-06-01T10:00:00+0200",   // offset without colon
-        "2026-06-01T10:00:00+16:00",  // beyond PostgreSQL's range
-        "2026-02-30T10:00:00Z",       // no such day
+        "2026-06-01T10:00:00.Z",        // empty fraction
+        "2026-06-01T10:00:00+0200",     // offset without colon
+        "2026-06-01T10:00:00+16:00",    // beyond PostgreSQL's range
+        "2026-02-30T10:00:00Z",         // no such day
         "2026-06-01T24:00:00Z",
         "0000-01-01T00:00:00Z",
         "2026-06-01",
@@ -242,94 +354,207 @@ fn timestamps_follow_rfc3339_strictly() {
     ] {
         assert!(parse_timestamp(bad.as_bytes()).is_none(), "{bad}");
     }
-    let issues = run("contact_attempt", &with("contact_attempt", json!({"attempted_at": "2026-06-01t10:00:00Z"})));
+    let issues = run(
+        "contact_attempt",
+        &with(
+            "contact_attempt",
+            json!({"attempted_at": "2026-06-01t10:00:00Z"}),
+        ),
+    );
     assert_eq!(pairs(&issues), vec![p("attempted_at", "invalid_timestamp")]);
 }
 
 #[test]
 fn dates() {
     assert!(parse_date(b"2026-06-30").is_some());
-    for bad in ["2026-6-30", "2026-06-31", "0000-01-01", "2026-06-30T00:00:00Z", "20260630"] {
+    for bad in [
+        "2026-6-30",
+        "2026-06-31",
+        "0000-01-01",
+        "2026-06-30T00:00:00Z",
+        "20260630",
+    ] {
         assert!(parse_date(bad.as_bytes()).is_none(), "{bad}");
     }
 }
 
 #[test]
 fn contact_attempt_resolved_not_before_attempted() {
-    let v = with("contact_attempt", json!({"resolved_at": "2026-06-01T09:59:59.999999Z"}));
-    assert_eq!(pairs(&run("contact_attempt", &v)), vec![p("resolved_at", "rule_violation")]);
+    let v = with(
+        "contact_attempt",
+        json!({"resolved_at": "2026-06-01T09:59:59.999999Z"}),
+    );
+    assert_eq!(
+        pairs(&run("contact_attempt", &v)),
+        vec![p("resolved_at", "rule_violation")]
+    );
     // Same instant in another zone is fine.
-    let v = with("contact_attempt", json!({"resolved_at": "2026-06-01T12:00:00+02:00"}));
+    let v = with(
+        "contact_attempt",
+        json!({"resolved_at": "2026-06-01T12:00:00+02:00"}),
+    );
     assert!(run("contact_attempt", &v).is_empty());
 }
 
 #[test]
 fn referral_rules() {
     let v = with("referral", json!({"updated_at": "2026-05-31T10:00:00Z"}));
-    assert_eq!(pairs(&run("referral", &v)), vec![p("updated_at", "rule_violation")]);
+    assert_eq!(
+        pairs(&run("referral", &v)),
+        vec![p("updated_at", "rule_violation")]
+    );
     let v = with("referral", json!({"referral_state": "failed"}));
-    assert_eq!(pairs(&run("referral", &v)), vec![p("terminal_at", "rule_violation")]);
-    let v = with("referral", json!({"referral_state": "failed", "terminal_at": "2026-05-01T00:00:00Z"}));
-    assert_eq!(pairs(&run("referral", &v)), vec![p("terminal_at", "rule_violation")]);
+    assert_eq!(
+        pairs(&run("referral", &v)),
+        vec![p("terminal_at", "rule_violation")]
+    );
+    let v = with(
+        "referral",
+        json!({"referral_state": "failed", "terminal_at": "2026-05-01T00:00:00Z"}),
+    );
+    assert_eq!(
+        pairs(&run("referral", &v)),
+        vec![p("terminal_at", "rule_violation")]
+    );
     let v = with("referral", json!({"failure_reason_code": "ineligible"}));
-    assert_eq!(pairs(&run("referral", &v)), vec![p("failure_reason_code", "rule_violation")]);
-    let v = with("referral", json!({"referral_state": "failed", "terminal_at": "2026-06-02T00:00:00Z", "failure_reason_code": "ineligible"}));
+    assert_eq!(
+        pairs(&run("referral", &v)),
+        vec![p("failure_reason_code", "rule_violation")]
+    );
+    let v = with(
+        "referral",
+        json!({"referral_state": "failed", "terminal_at": "2026-06-02T00:00:00Z", "failure_reason_code": "ineligible"}),
+    );
     assert!(run("referral", &v).is_empty());
     // An invalid terminal_at is reported once, not also as missing.
-    let v = with("referral", json!({"referral_state": "failed", "terminal_at": "yesterday"}));
-    assert_eq!(pairs(&run("referral", &v)), vec![p("terminal_at", "invalid_timestamp")]);
+    let v = with(
+        "referral",
+        json!({"referral_state": "failed", "terminal_at": "yesterday"}),
+    );
+    assert_eq!(
+        pairs(&run("referral", &v)),
+        vec![p("terminal_at", "invalid_timestamp")]
+    );
 }
 
 #[test]
 fn referral_update_rules() {
     let v = with("referral_update", json!({"terminal_at": "<absent>"}));
-    assert_eq!(pairs(&run("referral_update", &v)), vec![p("terminal_at", "rule_violation")]);
-    let v = with("referral_update", json!({"referral_state": "initiated", "terminal_at": "<absent>", "failure_reason_code": "no_response"}));
-    assert_eq!(pairs(&run("referral_update", &v)), vec![p("failure_reason_code", "rule_violation")]);
+    assert_eq!(
+        pairs(&run("referral_update", &v)),
+        vec![p("terminal_at", "rule_violation")]
+    );
+    let v = with(
+        "referral_update",
+        json!({"referral_state": "initiated", "terminal_at": "<absent>", "failure_reason_code": "no_response"}),
+    );
+    assert_eq!(
+        pairs(&run("referral_update", &v)),
+        vec![p("failure_reason_code", "rule_violation")]
+    );
     let v = with("referral_update", json!({"referral_state": "<absent>"}));
-    assert_eq!(pairs(&run("referral_update", &v)), vec![p("referral_state", "missing_key")]);
+    assert_eq!(
+        pairs(&run("referral_update", &v)),
+        vec![p("referral_state", "missing_key")]
+    );
 }
 
 #[test]
 fn integration_feasibility_rules() {
     let v = with("integration_feasibility", json!({"decision": "go"}));
-    assert_eq!(pairs(&run("integration_feasibility", &v)), vec![p("violations", "rule_violation")]);
-    let v = with("integration_feasibility", json!({"decision": "go", "violations": []}));
-    assert!(run("integration_feasibility", &v).is_empty());
-    let v = with("integration_feasibility", json!({"compensating_controls": []}));
-    assert_eq!(pairs(&run("integration_feasibility", &v)), vec![p("compensating_controls", "rule_violation")]);
-    let v = with("integration_feasibility", json!({"compensating_controls": "<absent>"}));
-    assert_eq!(pairs(&run("integration_feasibility", &v)), vec![p("compensating_controls", "rule_violation")]);
-    let v = with("integration_feasibility", json!({"owners": []}));
-    assert_eq!(pairs(&run("integration_feasibility", &v)), vec![p("owners", "too_few_items")]);
-    let v = with("integration_feasibility", json!({"owners": ["ok", 3, "bad code", null, ["x"]]}));
     assert_eq!(
         pairs(&run("integration_feasibility", &v)),
-        vec![p("owners.1", "wrong_type"), p("owners.2", "invalid_code"), p("owners.3", "wrong_type"), p("owners.4", "wrong_type")]
+        vec![p("violations", "rule_violation")]
+    );
+    let v = with(
+        "integration_feasibility",
+        json!({"decision": "go", "violations": []}),
+    );
+    assert!(run("integration_feasibility", &v).is_empty());
+    let v = with(
+        "integration_feasibility",
+        json!({"compensating_controls": []}),
+    );
+    assert_eq!(
+        pairs(&run("integration_feasibility", &v)),
+        vec![p("compensating_controls", "rule_violation")]
+    );
+    let v = with(
+        "integration_feasibility",
+        json!({"compensating_controls": "<absent>"}),
+    );
+    assert_eq!(
+        pairs(&run("integration_feasibility", &v)),
+        vec![p("compensating_controls", "rule_violation")]
+    );
+    let v = with("integration_feasibility", json!({"owners": []}));
+    assert_eq!(
+        pairs(&run("integration_feasibility", &v)),
+        vec![p("owners", "too_few_items")]
+    );
+    let v = with(
+        "integration_feasibility",
+        json!({"owners": ["ok", 3, "bad code", null, ["x"]]}),
+    );
+    assert_eq!(
+        pairs(&run("integration_feasibility", &v)),
+        vec![
+            p("owners.1", "wrong_type"),
+            p("owners.2", "invalid_code"),
+            p("owners.3", "wrong_type"),
+            p("owners.4", "wrong_type")
+        ]
     );
     let v = with("integration_feasibility", json!({"owners": "team-a"}));
-    assert_eq!(pairs(&run("integration_feasibility", &v)), vec![p("owners", "wrong_type")]);
-    let v = with("integration_feasibility", json!({"decision_date": "2026-02-30"}));
-    assert_eq!(pairs(&run("integration_feasibility", &v)), vec![p("decision_date", "invalid_date")]);
+    assert_eq!(
+        pairs(&run("integration_feasibility", &v)),
+        vec![p("owners", "wrong_type")]
+    );
+    let v = with(
+        "integration_feasibility",
+        json!({"decision_date": "2026-02-30"}),
+    );
+    assert_eq!(
+        pairs(&run("integration_feasibility", &v)),
+        vec![p("decision_date", "invalid_date")]
+    );
 }
 
 #[test]
 fn connection_needs_exactly_one_anchor() {
-    let v = with("connection", json!({"contact_attempt_event_id": "<absent>"}));
+    let v = with(
+        "connection",
+        json!({"contact_attempt_event_id": "<absent>"}),
+    );
     assert_eq!(pairs(&run("connection", &v)), vec![p("", "rule_violation")]);
     let v = with("connection", json!({"referral_event_id": ORG}));
     assert_eq!(pairs(&run("connection", &v)), vec![p("", "rule_violation")]);
-    let v = with("connection", json!({"contact_attempt_event_id": "<absent>", "referral_event_id": ORG}));
+    let v = with(
+        "connection",
+        json!({"contact_attempt_event_id": "<absent>", "referral_event_id": ORG}),
+    );
     assert!(run("connection", &v).is_empty());
 }
 
 #[test]
 fn data_decay_fatal_iff_category() {
-    let v = with("data_decay_audit", json!({"fatal_error_category": "<absent>"}));
-    assert_eq!(pairs(&run("data_decay_audit", &v)), vec![p("fatal_error_category", "rule_violation")]);
+    let v = with(
+        "data_decay_audit",
+        json!({"fatal_error_category": "<absent>"}),
+    );
+    assert_eq!(
+        pairs(&run("data_decay_audit", &v)),
+        vec![p("fatal_error_category", "rule_violation")]
+    );
     let v = with("data_decay_audit", json!({"is_fatal": false}));
-    assert_eq!(pairs(&run("data_decay_audit", &v)), vec![p("fatal_error_category", "rule_violation")]);
-    let v = with("data_decay_audit", json!({"is_fatal": false, "fatal_error_category": null}));
+    assert_eq!(
+        pairs(&run("data_decay_audit", &v)),
+        vec![p("fatal_error_category", "rule_violation")]
+    );
+    let v = with(
+        "data_decay_audit",
+        json!({"is_fatal": false, "fatal_error_category": null}),
+    );
     assert!(run("data_decay_audit", &v).is_empty());
 }
 
@@ -339,16 +564,37 @@ fn privacy_issues_come_first_and_are_reported_once() {
     let issues = run("service_scope", &v);
     assert_eq!(
         pairs(&issues)[..3],
-        [p("meta.items.2.Notes", "disallowed_privacy_key"), p("query", "disallowed_privacy_key"), p("aaa", "unknown_key")]
+        [
+            p("#1.#0.2.notes", "disallowed_privacy_key"),
+            p("query", "disallowed_privacy_key"),
+            p("#0", "unknown_key")
+        ]
     );
     // "query" is not also an unknown key.
     assert_eq!(issues.iter().filter(|i| i.path == "query").count(), 1);
 }
 
 #[test]
-fn forbidden_keys_are_shown_as_written() {
+fn forbidden_keys_are_shown_by_their_canonical_name() {
     let v = json!({"ＮＯＴＥＳ": 1, "a": [{"meſſage": 2}, {"no\u{00AD}tes": 3}], "Weird": {"USER_TEXT": 4}});
-    assert_eq!(paths(&v), vec!["a.0.meſſage", "a.1.no\u{00AD}tes", "#1.USER_TEXT", "ＮＯＴＥＳ"]);
+    assert_eq!(
+        paths(&v),
+        vec!["#0.0.message", "#0.1.notes", "#1.user_text", "notes"]
+    );
+    // a name and a diagnosis hidden in invisible tag characters after "notes" do not come back
+    let hidden: String = "notes"
+        .chars()
+        .chain(
+            "jane doe hiv"
+                .chars()
+                .map(|c| char::from_u32(0xE0000 + c as u32).unwrap()),
+        )
+        .collect();
+    let v = json!({hidden: 1});
+    assert_eq!(paths(&v), vec!["notes"]);
+    let issues = run("service_scope", &v);
+    assert_eq!(issues[0].path, "notes");
+    assert!(crate::issues::to_json(&issues).is_ascii());
 }
 
 #[test]
@@ -376,16 +622,38 @@ fn too_many_issues_are_cut_at_one_hundred() {
 fn oversized_payloads_get_privacy_findings_then_payload_too_large() {
     let v = json!({"message": "secret", "bogus": 1});
     let evs = events_of(&v);
-    let issues = validate(kind("contact_attempt").unwrap(), MAX_PAYLOAD_BYTES + 1, evs.iter().map(OwnedEvent::borrow));
-    assert_eq!(pairs(&issues), vec![p("message", "disallowed_privacy_key"), p("", "payload_too_large")]);
-    let issues = validate(kind("contact_attempt").unwrap(), MAX_PAYLOAD_BYTES, evs.iter().map(OwnedEvent::borrow));
+    let issues = validate(
+        kind("contact_attempt").unwrap(),
+        MAX_PAYLOAD_BYTES + 1,
+        evs.iter().map(OwnedEvent::borrow),
+        &mut || {},
+    );
+    assert_eq!(
+        pairs(&issues),
+        vec![
+            p("message", "disallowed_privacy_key"),
+            p("", "payload_too_large")
+        ]
+    );
+    let issues = validate(
+        kind("contact_attempt").unwrap(),
+        MAX_PAYLOAD_BYTES,
+        evs.iter().map(OwnedEvent::borrow),
+        &mut || {},
+    );
     assert!(issues.iter().any(|i| i.code == "unknown_key"));
 }
 
 #[test]
 fn a_root_that_is_not_an_object() {
-    assert_eq!(pairs(&run("service_scope", &json!([{"notes": 1}]))), vec![p("0.notes", "disallowed_privacy_key"), p("", "wrong_type")]);
-    assert_eq!(pairs(&run("service_scope", &json!(3))), vec![p("", "wrong_type")]);
+    assert_eq!(
+        pairs(&run("service_scope", &json!([{"notes": 1}]))),
+        vec![p("0.notes", "disallowed_privacy_key"), p("", "wrong_type")]
+    );
+    assert_eq!(
+        pairs(&run("service_scope", &json!(3))),
+        vec![p("", "wrong_type")]
+    );
 }
 
 #[test]
@@ -402,11 +670,24 @@ fn a_very_deep_document_does_not_overflow_the_stack() {
         };
     }
     let found = paths(&v);
-    assert_eq!(found.len(), 1);
-    assert!(found[0].ends_with("0.query_text"));
-    assert_eq!(found[0].matches('.').count(), 20_000);
-    // serde_json's own Drop recurses; leak the value rather than risk the test thread's stack.
+    // serde_json's own Drop recurses; leak the value rather than risk the test thread's stack
+    // (also when an assertion below fails and unwinds).
     std::mem::forget(v);
+    assert_eq!(found.len(), 1);
+    // 20,001 segments: longer than 512 bytes, so shown as its depth and the last segments that fit
+    let rest = found[0]
+        .strip_prefix("#depth:20001.")
+        .expect("the depth prefix");
+    assert!(
+        rest.ends_with(".#0.0.query_text"),
+        "{}",
+        &rest[rest.len() - 40..]
+    );
+    assert!(
+        found[0].len() <= MAX_PATH_BYTES && found[0].len() > MAX_PATH_BYTES - 4,
+        "{}",
+        found[0].len()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -419,7 +700,9 @@ fn arb_key() -> impl Strategy<Value = String> {
         Just("notes_code".to_string()),
         Just("queries".to_string()),
     ]
-    .prop_filter("not forbidden", |k| !crate::privacy::is_forbidden_key(k.as_bytes()))
+    .prop_filter("not forbidden", |k| {
+        !crate::privacy::is_forbidden_key(k.as_bytes())
+    })
 }
 
 fn arb_json() -> impl Strategy<Value = Value> {
@@ -432,7 +715,8 @@ fn arb_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(5, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(arb_key(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(arb_key(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -447,7 +731,18 @@ fn forbidden_spelling() -> impl Strategy<Value = String> {
             .collect();
         match trick {
             1 => s.insert(1, '\u{00AD}'),
-            2 => s = s.chars().map(|c| if c.is_ascii_alphabetic() { char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap() } else { c }).collect(),
+            2 => {
+                s = s
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphabetic() {
+                            char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap()
+                        } else {
+                            c
+                        }
+                    })
+                    .collect()
+            }
             _ => {}
         }
         s
@@ -486,7 +781,9 @@ fn plant(doc: &mut Value, route: &[usize], key: String) -> String {
     if !node.is_object() {
         *node = json!({});
     }
-    node.as_object_mut().unwrap().insert(key, json!("planted-secret"));
+    node.as_object_mut()
+        .unwrap()
+        .insert(key, json!("planted-secret"));
     // Render the expected path with the final object's key order.
     let mut out = Vec::new();
     let mut cursor: &Value = &*doc;
@@ -500,14 +797,17 @@ fn plant(doc: &mut Value, route: &[usize], key: String) -> String {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort_by(|a, b| crate::events::jsonb_key_order(a.as_bytes(), b.as_bytes()));
                 let pos = keys.iter().position(|k| *k == s).unwrap();
-                out.push(if is_plain_key(s.as_bytes()) { s.clone() } else { format!("#{pos}") });
+                let shown = KINDS
+                    .iter()
+                    .flat_map(|k| k.fields.iter())
+                    .any(|f| f.name == s);
+                out.push(if shown { s.clone() } else { format!("#{pos}") });
                 cursor = &m[s];
             }
             _ => unreachable!(),
         }
     }
-    out
-        .into_iter()
+    out.into_iter()
         .chain(std::iter::once(String::new()))
         .collect::<Vec<_>>()
         .join(".")
@@ -521,7 +821,8 @@ proptest! {
         mut doc in arb_json(), route in prop::collection::vec(any::<usize>(), 0..6), key in forbidden_spelling()
     ) {
         let prefix = plant(&mut doc, &route, key.clone());
-        let expected = format!("{prefix}{key}");
+        let canonical = crate::privacy::forbidden_key(key.as_bytes()).expect("a forbidden spelling");
+        let expected = format!("{prefix}{canonical}");
         prop_assert_eq!(paths(&doc), vec![expected]);
     }
 
@@ -577,10 +878,21 @@ proptest! {
 #[test]
 fn a_malformed_event_stream_is_not_a_panic() {
     // Found by the fuzzer: a damaged jsonb header made the reader emit a key outside any object.
-    let evs = [Event::Key(b"notes"), Event::EndObject, Event::EndArray, Event::String(b"x"), Event::Key(b"query")];
-    let issues = validate(kind("service_scope").unwrap(), 10, evs.iter().copied());
+    let evs = [
+        Event::Key(b"notes"),
+        Event::EndObject,
+        Event::EndArray,
+        Event::String(b"x"),
+        Event::Key(b"query"),
+    ];
+    let issues = validate(
+        kind("service_scope").unwrap(),
+        10,
+        evs.iter().copied(),
+        &mut || {},
+    );
     assert_eq!(issues[0].code, "wrong_type");
-    assert!(disallowed_key_paths(evs.iter().copied()).is_empty());
+    assert!(disallowed_key_paths(evs.iter().copied(), &mut || {}).is_empty());
 }
 
 #[test]
@@ -588,6 +900,127 @@ fn the_jsonb_reader_refuses_contradictory_headers() {
     // count 1, object + array + scalar flags all set: malformed, not a raw scalar.
     let bytes = [0x01, 0x00, 0x00, 0x70, 0x10, 0, 0, 0, b'r', b'e'];
     let mut reader = crate::jsonb::JsonbReader::new(&bytes);
-    let _ = validate(kind("service_scope").unwrap(), 10, &mut reader);
+    let _ = validate(kind("service_scope").unwrap(), 10, &mut reader, &mut || {});
     assert!(reader.malformed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounds (SPEC §6): output capped in entries and bytes, work interruptible, paths at most 512 bytes.
+
+/// `{"notes": 1, "a": {"notes": 1, "a": {…}}}` nested `depth` levels deep, as events.
+fn nested_forbidden(depth: usize) -> Vec<OwnedEvent> {
+    let mut evs = Vec::new();
+    for _ in 0..depth {
+        evs.extend([OwnedEvent::BeginObject, OwnedEvent::Key(b"a".to_vec())]);
+    }
+    evs.extend([
+        OwnedEvent::BeginObject,
+        OwnedEvent::Key(b"notes".to_vec()),
+        OwnedEvent::Number,
+        OwnedEvent::EndObject,
+    ]);
+    for _ in 0..depth {
+        evs.push(OwnedEvent::EndObject);
+    }
+    evs
+}
+
+/// The 0.2.0 crash payload's shape: a forbidden key at every one of `depth` levels.
+fn forbidden_at_every_level(depth: usize) -> Vec<OwnedEvent> {
+    let mut evs = Vec::new();
+    for _ in 0..depth {
+        // jsonb order: "a" (1 byte) before "notes" (5 bytes), so the deep branch comes first
+        evs.extend([OwnedEvent::BeginObject, OwnedEvent::Key(b"a".to_vec())]);
+    }
+    evs.push(OwnedEvent::Null);
+    for _ in 0..depth {
+        evs.extend([
+            OwnedEvent::Key(b"NOTES".to_vec()),
+            OwnedEvent::Number,
+            OwnedEvent::EndObject,
+        ]);
+    }
+    evs
+}
+
+#[test]
+fn the_crash_payload_answers_within_the_caps() {
+    let evs = forbidden_at_every_level(10_000);
+    let found = disallowed_key_paths(evs.iter().map(OwnedEvent::borrow), &mut || {});
+    assert_eq!(found.len(), MAX_KEY_PATHS.min(found.len()));
+    assert!(found.len() <= MAX_KEY_PATHS);
+    let bytes: usize = found.iter().map(|p| p.len() + 1).sum();
+    assert!(bytes <= MAX_KEY_PATHS_BYTES, "{bytes}");
+    let last = found.last().unwrap();
+    assert_eq!(last, &format!("#truncated:{}", 10_000 - (found.len() - 1)));
+    assert!(found[..found.len() - 1]
+        .iter()
+        .all(|p| p.len() <= MAX_PATH_BYTES && p.ends_with("notes")));
+    let issues = validate(
+        kind("service_scope").unwrap(),
+        4 << 20,
+        evs.iter().map(OwnedEvent::borrow),
+        &mut || {},
+    );
+    let json = crate::issues::to_json(&issues);
+    assert!(
+        json.len() <= crate::issues::MAX_ISSUES_JSON_BYTES,
+        "{}",
+        json.len()
+    );
+    assert_eq!(issues.last().unwrap().code, "too_many_issues");
+    assert_eq!(issues.last().unwrap().message, "10001 issues");
+}
+
+#[test]
+fn few_paths_are_not_cut() {
+    let found = disallowed_key_paths(
+        forbidden_at_every_level(3).iter().map(OwnedEvent::borrow),
+        &mut || {},
+    );
+    assert_eq!(found, vec!["#0.#0.notes", "#0.notes", "notes"]);
+    let found = disallowed_key_paths(
+        nested_forbidden(2).iter().map(OwnedEvent::borrow),
+        &mut || {},
+    );
+    assert_eq!(found, vec!["#0.#0.notes"]);
+}
+
+#[test]
+fn a_path_of_exactly_512_bytes_is_shown_whole() {
+    // "#0." is 3 bytes; 169 levels + "notes" = 169 * 3 + 5 = 512
+    let found = disallowed_key_paths(
+        nested_forbidden(169).iter().map(OwnedEvent::borrow),
+        &mut || {},
+    );
+    assert_eq!(found[0].len(), 512);
+    assert!(found[0].starts_with("#0.#0."));
+    let found = disallowed_key_paths(
+        nested_forbidden(170).iter().map(OwnedEvent::borrow),
+        &mut || {},
+    );
+    assert!(
+        found[0].starts_with("#depth:171.#0."),
+        "{}",
+        &found[0][..20]
+    );
+    assert!(found[0].len() <= 512);
+}
+
+#[test]
+fn the_walks_call_the_interrupt_check() {
+    let evs = forbidden_at_every_level(10_000);
+    let mut calls = 0;
+    disallowed_key_paths(evs.iter().map(OwnedEvent::borrow), &mut || calls += 1);
+    assert_eq!(calls, evs.len().div_ceil(INTERRUPT_EVERY));
+    // an interrupt unwinds out of the walk (as a PostgreSQL error does through pgrx)
+    let stopped = std::panic::catch_unwind(|| {
+        validate(
+            kind("service_scope").unwrap(),
+            10,
+            evs.iter().map(OwnedEvent::borrow),
+            &mut || panic!("canceled"),
+        )
+    });
+    assert!(stopped.is_err());
 }

@@ -43,7 +43,10 @@ impl Proc {
     fn single_unnamed_body_arg(&self) -> bool {
         self.args.len() == 1
             && self.args[0].0.is_empty()
-            && matches!(self.args[0].1.as_str(), "json" | "jsonb" | "text" | "xml" | "bytea")
+            && matches!(
+                self.args[0].1.as_str(),
+                "json" | "jsonb" | "text" | "xml" | "bytea"
+            )
     }
     fn required(&self) -> &[(String, String)] {
         &self.args[..self.args.len() - self.n_defaults]
@@ -65,7 +68,13 @@ pub struct Request {
 
 impl Request {
     pub fn post(function: &str, jwt: Option<Value>, body: &str) -> Self {
-        Request { method: Method::Post, path: format!("/rpc/{function}"), jwt, body: Some(body.to_string()), query: vec![] }
+        Request {
+            method: Method::Post,
+            path: format!("/rpc/{function}"),
+            jwt,
+            body: Some(body.to_string()),
+            query: vec![],
+        }
     }
     pub fn get(function: &str, jwt: Option<Value>, query: &[(&str, &str)]) -> Self {
         Request {
@@ -73,7 +82,10 @@ impl Request {
             path: format!("/rpc/{function}"),
             jwt,
             body: None,
-            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 }
@@ -103,7 +115,13 @@ pub fn http_status(sqlstate: &str, message: &str, role: &str) -> u16 {
         "57P01" => return 503,
         "23503" | "23505" => return 409,
         "25006" => return 405,
-        "21000" => return if message.ends_with("requires a WHERE clause") { 400 } else { 500 },
+        "21000" => {
+            return if message.ends_with("requires a WHERE clause") {
+                400
+            } else {
+                500
+            }
+        }
         "22023" => return 400,
         "P0001" => return 400,
         "42883" | "42P01" => return 404,
@@ -117,7 +135,9 @@ pub fn http_status(sqlstate: &str, message: &str, role: &str) -> u16 {
     if starts("0L") || starts("0P") || starts("28") {
         return 403;
     }
-    for p in ["09", "25", "2D", "38", "39", "3B", "40", "54", "55", "57", "58", "F0", "HV", "P0", "XX"] {
+    for p in [
+        "09", "25", "2D", "38", "39", "3B", "40", "54", "55", "57", "58", "F0", "HV", "P0", "XX",
+    ] {
         if starts(p) {
             return 500;
         }
@@ -141,7 +161,12 @@ impl PostgRest {
     /// the schema cache of `schema`.
     pub fn connect(dsn: &str, schema: &str) -> Result<Self, postgres::Error> {
         let client = Client::connect(dsn, NoTls)?;
-        let mut api = PostgRest { client, schema: schema.to_string(), procs: HashMap::new(), role_settings: HashMap::new() };
+        let mut api = PostgRest {
+            client,
+            schema: schema.to_string(),
+            procs: HashMap::new(),
+            role_settings: HashMap::new(),
+        };
         api.reload_schema_cache()?;
         Ok(api)
     }
@@ -162,8 +187,11 @@ impl PostgRest {
         for row in rows {
             let names: Vec<Option<String>> = row.get(5);
             let types: Vec<String> = row.get(6);
-            let args: Vec<(String, String)> =
-                names.into_iter().map(|n| n.unwrap_or_default()).zip(types).collect();
+            let args: Vec<(String, String)> = names
+                .into_iter()
+                .map(|n| n.unwrap_or_default())
+                .zip(types)
+                .collect();
             let all_named = args.iter().all(|(n, _)| !n.is_empty());
             let proc = Proc {
                 name: row.get(0),
@@ -187,7 +215,10 @@ impl PostgRest {
             let role: String = row.get(0);
             let setting: String = row.get(1);
             if let Some((k, v)) = setting.split_once('=') {
-                self.role_settings.entry(role).or_default().push((k.to_string(), v.to_string()));
+                self.role_settings
+                    .entry(role)
+                    .or_default()
+                    .push((k.to_string(), v.to_string()));
             }
         }
         Ok(())
@@ -204,12 +235,19 @@ impl PostgRest {
     }
 
     fn error(status: u16, code: &str, message: &str) -> Response {
-        Response { status, body: json!({"code": code, "message": message, "details": null, "hint": null}), access_mode: "" }
+        Response {
+            status,
+            body: json!({"code": code, "message": message, "details": null, "hint": null}),
+            access_mode: "",
+        }
     }
 
     /// Pick the function and build `<call>` plus its parameters (all sent as text).
     fn plan(&self, req: &Request) -> Result<(Proc, String, Vec<String>), Response> {
-        let name = req.path.strip_prefix("/rpc/").ok_or_else(|| Self::error(404, "PGRST125", "invalid path"))?;
+        let name = req
+            .path
+            .strip_prefix("/rpc/")
+            .ok_or_else(|| Self::error(404, "PGRST125", "invalid path"))?;
         let candidates = self.procs.get(name).cloned().unwrap_or_default();
         let qualified = format!("{}.{}", quote_ident(&self.schema), quote_ident(name));
         let keys: Vec<String> = match req.method {
@@ -224,7 +262,8 @@ impl PostgRest {
             .iter()
             .filter(|p| !p.single_unnamed_body_arg())
             .filter(|p| {
-                p.required().iter().all(|(n, _)| keys.contains(n)) && keys.iter().all(|k| p.args.iter().any(|(n, _)| n == k))
+                p.required().iter().all(|(n, _)| keys.contains(n))
+                    && keys.iter().all(|k| p.args.iter().any(|(n, _)| n == k))
             })
             .collect();
         let chosen = match named.len() {
@@ -239,11 +278,30 @@ impl PostgRest {
                     );
                     return Ok((p.clone(), call, vec![req.body.clone().unwrap_or_default()]));
                 }
-                _ => return Err(Self::error(404, "PGRST202", &format!("Could not find the function {}.{name} in the schema cache", self.schema))),
+                _ => {
+                    return Err(Self::error(
+                        404,
+                        "PGRST202",
+                        &format!(
+                            "Could not find the function {}.{name} in the schema cache",
+                            self.schema
+                        ),
+                    ))
+                }
             },
-            _ => return Err(Self::error(300, "PGRST203", "Could not choose the best candidate function")),
+            _ => {
+                return Err(Self::error(
+                    300,
+                    "PGRST203",
+                    "Could not choose the best candidate function",
+                ))
+            }
         };
-        let given: Vec<&(String, String)> = chosen.args.iter().filter(|(n, _)| keys.contains(n)).collect();
+        let given: Vec<&(String, String)> = chosen
+            .args
+            .iter()
+            .filter(|(n, _)| keys.contains(n))
+            .collect();
         match req.method {
             Method::Get => {
                 // v13: direct named arguments with casts, one parameter per query value.
@@ -251,13 +309,21 @@ impl PostgRest {
                 let args: Vec<String> = given
                     .iter()
                     .map(|(n, ty)| {
-                        let value = req.query.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+                        let value = req
+                            .query
+                            .iter()
+                            .find(|(k, _)| k == n)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default();
                         params.push(value);
                         format!("{} := ${}::{ty}", quote_ident(n), params.len())
                     })
                     .collect();
                 let call = if chosen.returns_rows {
-                    format!("SELECT pgrst_call.* FROM {qualified}({}) pgrst_call", args.join(", "))
+                    format!(
+                        "SELECT pgrst_call.* FROM {qualified}({}) pgrst_call",
+                        args.join(", ")
+                    )
                 } else {
                     format!("SELECT {qualified}({}) pgrst_scalar", args.join(", "))
                 };
@@ -265,9 +331,14 @@ impl PostgRest {
             }
             Method::Post => {
                 let cols: Vec<String> = given.iter().map(|(n, _)| quote_ident(n)).collect();
-                let typed: Vec<String> = given.iter().map(|(n, ty)| format!("{} {ty}", quote_ident(n))).collect();
-                let args: Vec<String> =
-                    given.iter().map(|(n, _)| format!("{} := pgrst_body.{}", quote_ident(n), quote_ident(n))).collect();
+                let typed: Vec<String> = given
+                    .iter()
+                    .map(|(n, ty)| format!("{} {ty}", quote_ident(n)))
+                    .collect();
+                let args: Vec<String> = given
+                    .iter()
+                    .map(|(n, _)| format!("{} := pgrst_body.{}", quote_ident(n), quote_ident(n)))
+                    .collect();
                 let body = format!(
                     "FROM (SELECT $1::json AS json_data) pgrst_payload, \
                      LATERAL (SELECT {} FROM json_to_record(pgrst_payload.json_data) AS _({}) LIMIT 1) pgrst_body",
@@ -275,11 +346,18 @@ impl PostgRest {
                     if typed.is_empty() { "\"_\" int".to_string() } else { typed.join(", ") }
                 );
                 let call = if chosen.returns_rows {
-                    format!("SELECT pgrst_call.* {body}, LATERAL {qualified}({}) pgrst_call", args.join(", "))
+                    format!(
+                        "SELECT pgrst_call.* {body}, LATERAL {qualified}({}) pgrst_call",
+                        args.join(", ")
+                    )
                 } else {
                     format!("SELECT pgrst_call.pgrst_scalar {body}, LATERAL (SELECT {qualified}({}) pgrst_scalar) pgrst_call", args.join(", "))
                 };
-                Ok((chosen, call, vec![req.body.clone().unwrap_or_else(|| "{}".into())]))
+                Ok((
+                    chosen,
+                    call,
+                    vec![req.body.clone().unwrap_or_else(|| "{}".into())],
+                ))
             }
         }
     }
@@ -291,7 +369,13 @@ impl PostgRest {
             Err(resp) => return resp,
         };
         // Role and claims (Auth.hs): the JWT's role, else the anon role; claims carry the role.
-        let role = req.jwt.as_ref().and_then(|j| j.get("role")).and_then(Value::as_str).unwrap_or(ANON_ROLE).to_string();
+        let role = req
+            .jwt
+            .as_ref()
+            .and_then(|j| j.get("role"))
+            .and_then(Value::as_str)
+            .unwrap_or(ANON_ROLE)
+            .to_string();
         let mut claims = match &req.jwt {
             Some(Value::Object(m)) => m.clone(),
             _ => Map::new(),
@@ -301,12 +385,25 @@ impl PostgRest {
         let access_mode = if read_only { "READ ONLY" } else { "READ WRITE" };
 
         // set_config list, in PostgREST's order.
-        let mut settings: Vec<(String, String)> =
-            vec![("search_path".into(), format!("{}, \"public\"", quote_ident(&self.schema)))];
+        let mut settings: Vec<(String, String)> = vec![(
+            "search_path".into(),
+            format!("{}, \"public\"", quote_ident(&self.schema)),
+        )];
         settings.extend(self.role_settings.get(&role).cloned().unwrap_or_default());
         settings.push(("role".into(), role.clone()));
-        settings.push(("request.jwt.claims".into(), Value::Object(claims).to_string()));
-        settings.push(("request.method".into(), if req.method == Method::Get { "GET" } else { "POST" }.into()));
+        settings.push((
+            "request.jwt.claims".into(),
+            Value::Object(claims).to_string(),
+        ));
+        settings.push((
+            "request.method".into(),
+            if req.method == Method::Get {
+                "GET"
+            } else {
+                "POST"
+            }
+            .into(),
+        ));
         settings.push(("request.path".into(), req.path.clone()));
         let headers = if req.method == Method::Post {
             json!({"content-type": "application/json", "accept": "application/json", "host": "127.0.0.1"})
@@ -317,9 +414,15 @@ impl PostgRest {
         settings.push(("request.cookies".into(), "{}".into()));
         let set_sql = format!(
             "select {}",
-            (0..settings.len()).map(|i| format!("set_config(${}, ${}, true)", 2 * i + 1, 2 * i + 2)).collect::<Vec<_>>().join(", ")
+            (0..settings.len())
+                .map(|i| format!("set_config(${}, ${}, true)", 2 * i + 1, 2 * i + 2))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        let set_params: Vec<String> = settings.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect();
+        let set_params: Vec<String> = settings
+            .iter()
+            .flat_map(|(k, v)| [k.clone(), v.clone()])
+            .collect();
 
         let body_expr = if proc.returns_rows {
             "coalesce(json_agg(_postgrest_t), '[]')::text"
@@ -335,23 +438,33 @@ impl PostgRest {
         );
 
         let outcome = (|| -> Result<String, postgres::Error> {
-            self.client.batch_execute(&format!("BEGIN ISOLATION LEVEL READ COMMITTED {access_mode}"))?;
+            self.client.batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL READ COMMITTED {access_mode}"
+            ))?;
             let set_types = vec![Type::TEXT; set_params.len()];
             let stmt = self.client.prepare_typed(&set_sql, &set_types)?;
-            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                set_params.iter().map(|s| s as &(dyn postgres::types::ToSql + Sync)).collect();
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = set_params
+                .iter()
+                .map(|s| s as &(dyn postgres::types::ToSql + Sync))
+                .collect();
             self.client.execute(&stmt, &refs)?;
             let types = vec![Type::TEXT; params.len()];
             let stmt = self.client.prepare_typed(&main, &types)?;
-            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                params.iter().map(|s| s as &(dyn postgres::types::ToSql + Sync)).collect();
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|s| s as &(dyn postgres::types::ToSql + Sync))
+                .collect();
             let row = self.client.query_one(&stmt, &refs)?;
             let body: String = row.get(2);
             Ok(body)
         })();
         match outcome {
             Ok(body) => match self.client.batch_execute("COMMIT") {
-                Ok(()) => Response { status: 200, body: serde_json::from_str(&body).unwrap_or(Value::Null), access_mode },
+                Ok(()) => Response {
+                    status: 200,
+                    body: serde_json::from_str(&body).unwrap_or(Value::Null),
+                    access_mode,
+                },
                 Err(e) => self.failed(e, &role, access_mode),
             },
             Err(e) => {
@@ -371,7 +484,11 @@ impl PostgRest {
                     access_mode,
                 }
             }
-            None => Response { status: 503, body: json!({"code": "PGRST000", "message": e.to_string()}), access_mode },
+            None => Response {
+                status: 503,
+                body: json!({"code": "PGRST000", "message": e.to_string()}),
+                access_mode,
+            },
         }
     }
 }

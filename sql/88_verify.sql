@@ -1,0 +1,217 @@
+-- pilot_verify(): what SPEC §3–§5 promise about the installed objects, check by check. Read-only.
+-- The expectations are written out here, independently of the code that creates the objects.
+
+create function public.pilot_verify() returns table ("check" text, ok boolean, detail text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    expected_columns constant text[][] := array[
+        ['pilot_contact_attempt_events', 'id,pilot_cycle_id,service_id,recorded_by_org_id,entity_key_hash,attempt_channel,attempt_outcome,attempted_at,resolved_at,outcome_notes_code,created_at'],
+        ['pilot_referral_events', 'id,pilot_cycle_id,source_org_id,target_service_id,referral_state,created_at,updated_at,terminal_at,failure_reason_code'],
+        ['pilot_metric_snapshots', 'id,pilot_cycle_id,org_id,metric_id,metric_value,numerator,denominator,calculated_at'],
+        ['pilot_integration_feasibility_decisions', 'id,pilot_cycle_id,decision,decision_date,redline_checklist_version,violations,compensating_controls,owners,created_at,created_by'],
+        ['pilot_connection_events', 'id,pilot_cycle_id,org_id,service_id,connected_at,contact_attempt_event_id,referral_event_id'],
+        ['pilot_service_scope', 'id,pilot_cycle_id,org_id,service_id,sla_tier'],
+        ['service_operational_status_events', 'id,pilot_cycle_id,org_id,service_id,checked_at,status_code'],
+        ['pilot_data_decay_audits', 'id,pilot_cycle_id,org_id,service_id,audited_at,is_fatal,fatal_error_category,verification_mode'],
+        ['pilot_preference_fit_events', 'id,pilot_cycle_id,org_id,cohort_label,recorded_at,preferred_via_platform']];
+    -- table, policy, command (r a w d)
+    expected_policies text[][];
+    i int;
+    t text;
+    rel regclass;
+    actual text;
+    missing text;
+    extra text;
+    bad text;
+    ext oid := (select e.oid from pg_catalog.pg_extension e where e.extname = 'pilot_guardrails');
+begin
+    expected_policies := array[]::text[][];
+    for i in 1 .. 9 loop
+        t := expected_columns[i][1];
+        if t = 'pilot_integration_feasibility_decisions' then
+            expected_policies := expected_policies || array[[t, 'pilot_admins_read', 'r'], [t, 'pilot_admins_insert', 'a'],
+                                                            [t, 'pilot_admins_update', 'w'], [t, 'pilot_admins_delete', 'd']];
+        elsif t = 'pilot_metric_snapshots' then
+            expected_policies := expected_policies || array[[t, 'pilot_members_read', 'r'], [t, 'pilot_writers_insert', 'a'],
+                                                            [t, 'pilot_admins_update', 'w'], [t, 'pilot_admins_delete', 'd']];
+        else
+            expected_policies := expected_policies || array[[t, 'pilot_members_read', 'r'], [t, 'pilot_writers_insert', 'a'],
+                                                            [t, 'pilot_writers_update', 'w'], [t, 'pilot_admins_delete', 'd']];
+        end if;
+    end loop;
+
+    for i in 1 .. 9 loop
+        t := expected_columns[i][1];
+        rel := pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(t));
+        "check" := 'table public.' || t || ' exists';
+        ok := rel is not null;
+        detail := case when ok then 'present' else 'missing' end;
+        return next;
+        continue when rel is null;
+
+        "check" := 'row-level security enabled on ' || t;
+        select c.relrowsecurity into ok from pg_catalog.pg_class c where c.oid = rel;
+        detail := case when ok then 'enabled' else 'DISABLED: every signed-in user could read and write every row' end;
+        return next;
+
+        "check" := 'columns of ' || t || ' are exactly the spec''s';
+        select pg_catalog.string_agg(a.attname::text, ',' order by a.attname) into actual
+          from pg_catalog.pg_attribute a where a.attrelid = rel and a.attnum > 0 and not a.attisdropped;
+        select pg_catalog.string_agg(x, ',' order by x) into missing
+          from pg_catalog.unnest(pg_catalog.string_to_array(expected_columns[i][2], ',')) x
+         where x <> all (pg_catalog.string_to_array(actual, ','));
+        select pg_catalog.string_agg(x, ',' order by x) into extra
+          from pg_catalog.unnest(pg_catalog.string_to_array(actual, ',')) x
+         where x <> all (pg_catalog.string_to_array(expected_columns[i][2], ','));
+        ok := missing is null and extra is null;
+        detail := case when ok then 'as specified'
+                       else pg_catalog.concat_ws('; ', 'missing: ' || missing, 'not in the spec: ' || extra) end;
+        return next;
+
+        "check" := 'no privacy-forbidden column in ' || t;
+        select pg_catalog.array_to_string(public.pilot_disallowed_key_paths(pg_catalog.jsonb_object_agg(a.attname, 1)), ', ')
+          into bad
+          from pg_catalog.pg_attribute a where a.attrelid = rel and a.attnum > 0 and not a.attisdropped;
+        ok := coalesce(bad, '') = '';
+        detail := case when ok then 'none' else 'forbidden: ' || bad end;
+        return next;
+
+        "check" := 'anon holds no privilege on ' || t;
+        ok := not (pg_catalog.has_table_privilege('anon', rel, 'select, insert, update, delete, truncate, references, trigger')
+                   or pg_catalog.has_any_column_privilege('anon', rel, 'select, insert, update, references'));
+        detail := case when ok then 'none' else 'anon has a privilege on this table' end;
+        return next;
+    end loop;
+
+    for i in 1 .. pg_catalog.array_length(expected_policies, 1) loop
+        "check" := pg_catalog.format('policy %s on %s (%s, TO authenticated)', expected_policies[i][2], expected_policies[i][1],
+                                     case expected_policies[i][3] when 'r' then 'SELECT' when 'a' then 'INSERT'
+                                                                   when 'w' then 'UPDATE' else 'DELETE' end);
+        select pg_catalog.format('%s %s', p.polcmd, p.polroles::regrole[]::text) into actual
+          from pg_catalog.pg_policy p
+         where p.polrelid = pg_catalog.to_regclass('public.' || expected_policies[i][1]) and p.polname = expected_policies[i][2];
+        ok := coalesce(actual = expected_policies[i][3] || ' {authenticated}', false);
+        detail := case when actual is null then 'missing' when ok then 'present' else 'wrong command or roles: ' || actual end;
+        return next;
+    end loop;
+
+    "check" := 'hardened public.bulk_update_service_status is installed, SECURITY INVOKER';
+    select pg_catalog.format('%s member:%s', p.prosecdef,
+                             exists (select 1 from pg_catalog.pg_depend d where d.objid = p.oid and d.deptype = 'e' and d.refobjid = ext))
+      into actual
+      from pg_catalog.pg_proc p
+     where p.oid = pg_catalog.to_regprocedure('public.bulk_update_service_status(text[],text,boolean,uuid)');
+    ok := coalesce(actual = 'f member:t', false);
+    detail := case when ok then 'present' when actual is null then 'missing' else 'not the extension''s hardened function: ' || actual end;
+    return next;
+
+    "check" := 'its privileged part is SECURITY DEFINER with search_path pg_catalog, pg_temp outside public';
+    select pg_catalog.format('%s %s %s', p.pronamespace::regnamespace, p.prosecdef, p.proconfig) into actual
+      from pg_catalog.pg_proc p
+     where p.oid = pg_catalog.to_regprocedure('pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)');
+    ok := coalesce(actual = 'pilot_private t {"search_path=pg_catalog, pg_temp"}', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+
+    -- SPEC §2, name resolution: pg_temp last on every function, SECURITY DEFINER or not (an invoker
+    -- helper called from definer code runs as the owner too).
+    "check" := 'every function of the extension has search_path pg_catalog, pg_temp';
+    select pg_catalog.string_agg(p.oid::regprocedure::text, ', ' order by 1) into bad
+      from pg_catalog.pg_depend d join pg_catalog.pg_proc p on p.oid = d.objid
+     where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_proc'::regclass
+       and not coalesce('search_path=pg_catalog, pg_temp' = any (p.proconfig), false);
+    ok := bad is null;
+    detail := coalesce('another or no search_path: ' || bad, 'all fixed');
+    return next;
+
+    -- SPEC §2, privileges: the ACLs of PUBLIC and the API roles are exactly the matrix.
+    "check" := 'function privileges of PUBLIC, anon, authenticated and service_role are exactly the matrix';
+    select pg_catalog.string_agg(x, '; ' order by x) into bad from (
+        select pg_catalog.format('%s: %s holds %s, expected %s', f.fn, f.name,
+                                 coalesce(f.held, 'nothing'), coalesce(f.expected, 'nothing')) as x
+          from (select p.oid::regprocedure::text as fn, g.name,
+                       (select 'EXECUTE' from pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))) a
+                         where a.grantee = g.oid and a.privilege_type = 'EXECUTE') as held,
+                       (select m.privileges from pilot_private.privilege_matrix() m
+                         where m.object_kind = 'function' and m.object_name = p.oid::regprocedure::text and m.grantee = g.name) as expected
+                  from pg_catalog.pg_depend d join pg_catalog.pg_proc p on p.oid = d.objid,
+                       (select 0::oid as oid, 'PUBLIC' as name union all
+                        select r.oid, r.rolname::text from pg_catalog.pg_roles r
+                         where r.rolname in ('anon', 'authenticated', 'service_role')) g
+                 where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_proc'::regclass) f
+         where f.held is distinct from f.expected) s;
+    ok := bad is null;
+    detail := coalesce('wrong: ' || bad, 'as specified');
+    return next;
+
+    "check" := 'table privileges of PUBLIC, anon, authenticated and service_role are exactly the matrix (never TRUNCATE, TRIGGER, REFERENCES)';
+    select pg_catalog.string_agg(x, '; ' order by x) into bad from (
+        select pg_catalog.format('%s: %s holds %s, expected %s', f.rel, f.name,
+                                 coalesce(f.held, 'nothing'), coalesce(f.expected, 'nothing')) as x
+          from (select c.oid::regclass::text as rel, g.name,
+                       (select pg_catalog.string_agg(a.privilege_type, ',' order by a.privilege_type)
+                          from pg_catalog.aclexplode(coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))) a
+                         where a.grantee = g.oid) as held,
+                       (select m.privileges from pilot_private.privilege_matrix() m
+                         where m.object_kind = 'table' and m.object_name = c.oid::regclass::text and m.grantee = g.name) as expected
+                  from pg_catalog.pg_depend d join pg_catalog.pg_class c on c.oid = d.objid,
+                       (select 0::oid as oid, 'PUBLIC' as name union all
+                        select r.oid, r.rolname::text from pg_catalog.pg_roles r
+                         where r.rolname in ('anon', 'authenticated', 'service_role')) g
+                 where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_class'::regclass
+                   and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')) f
+         where f.held is distinct from f.expected
+        union all
+        select pg_catalog.format('%s.%s: column privileges %s', a.attrelid::regclass, a.attname, a.attacl)
+          from pg_catalog.pg_depend d join pg_catalog.pg_attribute a on a.attrelid = d.objid
+         where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_class'::regclass
+           and a.attnum > 0 and a.attacl is not null) s;
+    ok := bad is null;
+    detail := coalesce('wrong: ' || bad, 'as specified');
+    return next;
+
+    -- SPEC §2, triggers of others: a trigger function runs as whoever writes, a superuser included.
+    "check" := 'no trigger on a pilot table that the extension did not create';
+    select pg_catalog.string_agg(pg_catalog.format('%s on %s', t.tgname, t.tgrelid::regclass), ', ' order by 1) into bad
+      from pg_catalog.pg_depend d join pg_catalog.pg_trigger t on t.tgrelid = d.objid
+     where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_class'::regclass and not t.tgisinternal
+       and not exists (select 1 from pg_catalog.pg_depend f
+                        where f.classid = 'pg_catalog.pg_proc'::regclass and f.objid = t.tgfoid
+                          and f.refobjid = ext and f.deptype = 'e');
+    ok := bad is null;
+    detail := coalesce('foreign triggers: ' || bad, 'none');
+    return next;
+
+    "check" := 'no API role holds TRIGGER on public.services';
+    if pg_catalog.to_regclass('public.services') is null then
+        ok := true;
+        detail := 'public.services does not exist';
+    else
+        select pg_catalog.string_agg(r, ', ' order by r) into bad
+          from pg_catalog.unnest(array['anon', 'authenticated', 'service_role']) r
+         where pg_catalog.has_table_privilege(r, 'public.services'::regclass, 'trigger');
+        ok := bad is null;
+        detail := coalesce('held by ' || bad || ': revoke trigger on public.services from anon, authenticated, service_role', 'none');
+    end if;
+    return next;
+
+    "check" := 'no trigger on public.services whose function an API role owns or that lives in a temporary schema';
+    bad := pg_catalog.array_to_string(pilot_private.untrusted_triggers('public.services'), ', ');
+    ok := coalesce(bad, '') = '';
+    detail := case when ok then 'none' else 'bulk_update_service_status refuses while these are enabled: ' || bad end;
+    return next;
+
+    "check" := 'the drop guard is in place';
+    select pg_catalog.string_agg(pg_catalog.format('%s %s', e.evtname, e.evtenabled), ', ' order by e.evtname) into actual
+      from pg_catalog.pg_event_trigger e where e.evtname like 'pilot_guardrails_drop_guard_%';
+    ok := coalesce(actual = 'pilot_guardrails_drop_guard_1_inspect O, pilot_guardrails_drop_guard_2_enforce O', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+end
+$$;
+comment on function public.pilot_verify() is
+$$Read-only verification of the installed pilot objects, one row per check.
+Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part, grants), the search path pg_catalog, pg_temp on every function, the privileges of PUBLIC, anon, authenticated and service_role (exactly the matrix), triggers the extension did not create on pilot tables, TRIGGER privilege and untrusted triggers on public.services, and the drop guard. For database owners and service_role.$$;
+
