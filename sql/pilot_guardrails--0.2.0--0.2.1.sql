@@ -408,6 +408,37 @@ begin
     detail := coalesce(actual, 'missing');
     return next;
 
+    "check" := 'bulk_update_service_status grants: authenticated and service_role, never anon or PUBLIC';
+    bad := null;
+    select pg_catalog.string_agg(x, ', ') into bad from (
+        select pg_catalog.format('%s: %s', f, r) as x
+          from pg_catalog.unnest(array['public.bulk_update_service_status(text[],text,boolean,uuid)',
+                                       'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)']) f,
+               pg_catalog.unnest(array['anon', 'authenticated', 'service_role']) r
+         where pg_catalog.to_regprocedure(f) is not null
+           and pg_catalog.has_function_privilege(r, pg_catalog.to_regprocedure(f), 'execute')
+               <> case when r = 'anon' then false
+                       when f like 'pilot_private%' then r = 'authenticated'
+                       else true end
+        union all
+        select pg_catalog.format('%s: PUBLIC', f)
+          from pg_catalog.unnest(array['public.bulk_update_service_status(text[],text,boolean,uuid)',
+                                       'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)']) f
+         where exists (select 1 from pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+                        where p.oid = pg_catalog.to_regprocedure(f) and a.grantee = 0 and a.privilege_type = 'EXECUTE')) s;
+    ok := bad is null;
+    detail := coalesce('wrong: ' || bad, 'as specified');
+    return next;
+
+    "check" := 'nothing anon can execute is SECURITY DEFINER';
+    select pg_catalog.string_agg(p.oid::regprocedure::text, ', ' order by 1) into bad
+      from pg_catalog.pg_depend d join pg_catalog.pg_proc p on p.oid = d.objid
+     where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_proc'::regclass and p.prosecdef
+       and pg_catalog.has_function_privilege('anon', p.oid, 'execute');
+    ok := bad is null;
+    detail := coalesce('executable by anon: ' || bad, 'none');
+    return next;
+
     -- SPEC §2, name resolution: pg_temp last on every function, SECURITY DEFINER or not (an invoker
     -- helper called from definer code runs as the owner too).
     "check" := 'every function of the extension has search_path pg_catalog, pg_temp';

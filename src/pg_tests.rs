@@ -51,8 +51,20 @@ mod tests {
         ))
         .unwrap()
         .unwrap();
-        let expected = format!("{}NoTeS", "a.".repeat(depth));
-        assert_eq!(paths, vec![expected]);
+        // 10,001 segments: "a" is not a field name (#0), the key by its canonical name, and the
+        // path cut to its depth and the last segments that fit in 512 bytes
+        assert_eq!(paths.len(), 1);
+        let rest = paths[0]
+            .strip_prefix("#depth:10001.")
+            .expect("the depth prefix");
+        assert_eq!(
+            rest,
+            format!(
+                "{}notes",
+                "#0.".repeat((512 - "#depth:10001.".len() - "notes".len()) / 3)
+            )
+        );
+        assert!(paths[0].len() <= 512);
     }
 
     #[pg_test]
@@ -63,7 +75,16 @@ mod tests {
         ))
         .unwrap()
         .unwrap();
-        assert_eq!(paths, vec![format!("{}query", "0.".repeat(depth))]);
+        let rest = paths[0]
+            .strip_prefix("#depth:9001.")
+            .expect("the depth prefix");
+        assert_eq!(
+            rest,
+            format!(
+                "{}query",
+                "0.".repeat((512 - "#depth:9001.".len() - "query".len()) / 2)
+            )
+        );
     }
 
     #[pg_test]

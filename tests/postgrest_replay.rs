@@ -558,7 +558,8 @@ fn forbidden_at_every_level(depth: usize) -> String {
     }
     s.push_str("null");
     for _ in 0..depth {
-        s.push_str(", \"NOTES\u{e0041}\": 1}");
+        // the 0.2.0 attack's key: "NOTES" and, in invisible tag characters, a name and a diagnosis
+        s.push_str(", \"NOTES\u{e006a}\u{e0061}\u{e006e}\u{e0065}\u{e0020}\u{e0064}\u{e006f}\u{e0065}\u{e0020}\u{e0068}\u{e0069}\u{e0076}\u{e0020}\u{e0070}\u{e006f}\u{e0073}\u{e0069}\u{e0074}\u{e0069}\u{e0076}\u{e0065}\": 1}");
     }
     s
 }
@@ -569,7 +570,7 @@ fn hostile_bodies_answer_within_bounds() {
     // The 0.2.0 crash: ~1.2 MB of forbidden keys nested 10,000 deep asked for gigabytes of paths.
     let doc = forbidden_at_every_level(10_000);
     let body = format!("{{\"payload\": {doc}}}");
-    assert!(body.len() > 250_000, "{}", body.len());
+    assert!(body.len() > 1_000_000, "{}", body.len());
     let started = std::time::Instant::now();
     let r = e.api.request(&Request::post(
         "pilot_disallowed_key_paths",
@@ -591,7 +592,7 @@ fn hostile_bodies_answer_within_bounds() {
     );
     assert!(paths.iter().all(|p| p.as_str().unwrap().len() <= 512));
     assert!(
-        !text.contains('\u{e0041}'),
+        !text.contains('\u{e006a}'),
         "a key's hidden tag characters came back"
     );
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
@@ -627,5 +628,29 @@ fn hostile_bodies_answer_within_bounds() {
     assert_eq!(
         last["message"], "200001 issues",
         "every forbidden key counted, then payload_too_large"
+    );
+
+    // statement_timeout stops the worst walk: a million non-ASCII keys (each one normalized), which
+    // takes about 15 s in a debug build, canceled after 1 s by the walk's interrupt check.
+    e.admin
+        .batch_execute(
+            "create temp table slow as select (select jsonb_object_agg('\u{f1}otes' || i, i) from generate_series(1, 1000000) i) as doc;
+             set statement_timeout = '1s'",
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = e.admin.query(
+        "select cardinality(pilot_disallowed_key_paths(doc)) from slow",
+        &[],
+    );
+    let took = started.elapsed();
+    e.admin
+        .batch_execute("reset statement_timeout; drop table slow")
+        .unwrap();
+    let err = r.expect_err("the walk was canceled");
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err}");
+    assert!(
+        took >= std::time::Duration::from_millis(900) && took < std::time::Duration::from_secs(2),
+        "{took:?}"
     );
 }

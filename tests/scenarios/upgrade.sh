@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# SPEC §9, versions: the frozen 0.1.0 install script, with rows written, then ALTER EXTENSION
-# pilot_guardrails UPDATE, ends in exactly the schema of a fresh install of the current version —
-# compared over everything the extension installs (tests/fixtures/fingerprint.sql) — with every
-# row intact. And the comparison is shown to catch a deliberately wrong upgrade script.
+# SPEC §9, versions: each frozen release script (sql/releases/), with rows written, then ALTER
+# EXTENSION pilot_guardrails UPDATE, ends in exactly the schema of a fresh install of the current
+# version — compared over everything the extension installs (tests/fixtures/fingerprint.sql) —
+# with every row intact. And the comparison is shown to catch a deliberately wrong upgrade script.
 . "$(dirname "$0")/../lib/tap.sh"
 extdir="$("$PG_BIN/pg_config" --sharedir)/extension"
 current=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-trap 'rm -f "$extdir/pilot_guardrails--0.1.0--9.9.9-broken.sql"; for d in up_old up_new up_broken; do dropdb --if-exists "$d" >/dev/null 2>&1; done' EXIT
+releases=$(ls sql/releases/ | sed -n 's/^pilot_guardrails--\([0-9.]*\)\.sql$/\1/p' | grep -vx "$current" | sort -V)
+dbs=""
+trap 'rm -f "$extdir"/pilot_guardrails--*--9.9.9-broken.sql; for d in $dbs up_new up_broken; do dropdb --if-exists "$d" >/dev/null 2>&1; done' EXIT
 
-# The frozen release script, installed the way a user of 0.1.0 had it (cargo-pgrx only copies
-# upgrade scripts, so the test installs the frozen full script itself).
-install -m 644 sql/releases/pilot_guardrails--0.1.0.sql "$extdir/pilot_guardrails--0.1.0.sql"
+# The frozen release scripts, installed the way a user of each release had them (cargo-pgrx only
+# copies upgrade scripts, so the test installs the frozen full scripts itself).
+for v in $releases; do
+    install -m 644 "sql/releases/pilot_guardrails--$v.sql" "$extdir/pilot_guardrails--$v.sql"
+done
 
 prepare() { # <db> <version>
     createdb "$1"
@@ -19,31 +23,38 @@ prepare() { # <db> <version>
     sql -d "$1" -c "create extension pilot_guardrails version '$2'" >/dev/null
 }
 
-prepare up_old 0.1.0
-tap_is "$(sql -d up_old -c "select extversion from pg_extension where extname = 'pilot_guardrails'")" "0.1.0" "the frozen 0.1.0 script installs"
-sql -d up_old -f tests/fixtures/pilot_rows.sql >/dev/null
-sql -d up_old -c "select pilot_recompute_metrics('cycle-1', 'a0000000-0000-4000-8000-00000000000a')" >/dev/null
-rows_before=$(sql -d up_old -c "select test_support.pilot_snapshot()::text")
-sql -d up_old -c "alter extension pilot_guardrails update" >/dev/null
-tap_is "$(sql -d up_old -c "select extversion from pg_extension where extname = 'pilot_guardrails'")" "$current" \
-    "ALTER EXTENSION pilot_guardrails UPDATE reaches $current"
-
 prepare up_new "$current"
-sql -d up_old -c "select * from test_support.extension_fingerprint()" > "$CLUSTER_DIR/fp_old.txt"
 sql -d up_new -c "select * from test_support.extension_fingerprint()" > "$CLUSTER_DIR/fp_new.txt"
 tap_ok $([ "$(wc -l < "$CLUSTER_DIR/fp_new.txt")" -gt 300 ]; echo $?) \
     "the fingerprint covers the installed objects ($(wc -l < "$CLUSTER_DIR/fp_new.txt") lines)"
-differences=$(diff "$CLUSTER_DIR/fp_old.txt" "$CLUSTER_DIR/fp_new.txt" | head -20)
-tap_is "$differences" "" "0.1.0 upgraded is identical to a fresh $current: relations, columns, constraints, indexes, triggers, policies, ACLs, comments, functions, event triggers, extconfig"
-tap_is "$(sql -d up_old -c "select test_support.pilot_snapshot()::text")" "$rows_before" "every pilot row is intact after the upgrade"
-tap_is "$(sql -d up_old -c "select count(*) from pilot_verify() where not ok")" "0" "pilot_verify() is all ok after the upgrade"
 
-# The comparison catches a wrong upgrade script: one that hooks the drop guard to the wrong event.
-sed 's/^create event trigger pilot_guardrails_drop_guard_2_enforce.*$/create event trigger pilot_guardrails_drop_guard_2_enforce on ddl_command_end/' \
-    "$extdir/pilot_guardrails--0.1.0--$current.sql" > "$extdir/pilot_guardrails--0.1.0--9.9.9-broken.sql"
-prepare up_broken 0.1.0
+for v in $releases; do
+    db="up_${v//./_}"
+    dbs="$dbs $db"
+    prepare "$db" "$v"
+    tap_is "$(sql -d "$db" -c "select extversion from pg_extension where extname = 'pilot_guardrails'")" "$v" "the frozen $v script installs"
+    sql -d "$db" -f tests/fixtures/pilot_rows.sql >/dev/null
+    sql -d "$db" -c "select pilot_recompute_metrics('cycle-1', 'a0000000-0000-4000-8000-00000000000a')" >/dev/null
+    rows_before=$(sql -d "$db" -c "select test_support.pilot_snapshot()::text")
+    sql -d "$db" -c "alter extension pilot_guardrails update" >/dev/null
+    tap_is "$(sql -d "$db" -c "select extversion from pg_extension where extname = 'pilot_guardrails'")" "$current" \
+        "$v: ALTER EXTENSION pilot_guardrails UPDATE reaches $current"
+    sql -d "$db" -c "select * from test_support.extension_fingerprint()" > "$CLUSTER_DIR/fp_$v.txt"
+    differences=$(diff "$CLUSTER_DIR/fp_$v.txt" "$CLUSTER_DIR/fp_new.txt" | head -20)
+    tap_is "$differences" "" "$v upgraded is identical to a fresh $current: relations, columns, constraints, indexes, triggers, policies, ACLs, comments, functions, event triggers, extconfig"
+    tap_is "$(sql -d "$db" -c "select test_support.pilot_snapshot()::text")" "$rows_before" "$v: every pilot row is intact after the upgrade"
+    tap_is "$(sql -d "$db" -c "select count(*) from pilot_verify() where not ok")" "0" "$v: pilot_verify() is all ok after the upgrade"
+done
+
+# The comparison catches a wrong upgrade script: one whose referral anchor cascades on delete.
+last_delta=$(ls sql/pilot_guardrails--*--"$current".sql | sort -V | tail -1)
+from=$(basename "$last_delta" | sed 's/^pilot_guardrails--\(.*\)--.*\.sql$/\1/')
+sed 's/references public.pilot_referral_events (id, pilot_cycle_id, source_org_id) on delete restrict;/references public.pilot_referral_events (id, pilot_cycle_id, source_org_id) on delete cascade;/' \
+    "$last_delta" > "$extdir/pilot_guardrails--$from--9.9.9-broken.sql"
+tap_ok $(cmp -s "$last_delta" "$extdir/pilot_guardrails--$from--9.9.9-broken.sql"; [ $? = 1 ]; echo $?) "the broken script differs from $(basename "$last_delta")"
+prepare up_broken "$from"
 sql -d up_broken -c "alter extension pilot_guardrails update to '9.9.9-broken'" >/dev/null
 sql -d up_broken -c "select * from test_support.extension_fingerprint()" | sed 's/9\.9\.9-broken/'"$current"'/g' > "$CLUSTER_DIR/fp_broken.txt"
 broken_diff=$(diff "$CLUSTER_DIR/fp_broken.txt" "$CLUSTER_DIR/fp_new.txt" | grep -c '^[<>]')
-tap_ok $([ "$broken_diff" -gt 0 ]; echo $?) "a deliberately wrong upgrade script (drop guard on the wrong event) is caught: $broken_diff differing lines"
+tap_ok $([ "$broken_diff" -gt 0 ]; echo $?) "a deliberately wrong upgrade script (an anchor that cascades) is caught: $broken_diff differing lines"
 tap_done

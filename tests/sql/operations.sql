@@ -32,31 +32,32 @@ select is(pg_temp.failing(), 'row-level security enabled on pilot_contact_attemp
 rollback;
 begin;
 alter function pilot_private.is_admin() reset search_path;
-select is(pg_temp.failing(), 'every SECURITY DEFINER function of the extension has a fixed search_path', 'a SECURITY DEFINER function without search_path is reported');
+select is(pg_temp.failing(), 'every function of the extension has search_path pg_catalog, pg_temp', 'a SECURITY DEFINER function without search_path is reported');
 rollback;
 begin;
 alter function pilot_private.bulk_update_service_status_as_admin(text[], text, boolean, uuid) set search_path = public;
-select is(pg_temp.failing(), 'its privileged part is SECURITY DEFINER with search_path '''' outside public', 'the hardened function''s search_path is checked');
+select is(pg_temp.failing(), 'every function of the extension has search_path pg_catalog, pg_temp | its privileged part is SECURITY DEFINER with search_path pg_catalog, pg_temp outside public', 'the hardened function''s search_path is checked');
 rollback;
 begin;
 grant execute on function pilot_private.bulk_update_service_status_as_admin(text[], text, boolean, uuid) to anon;
-select is(pg_temp.failing(), 'bulk_update_service_status grants: authenticated and service_role, never anon or PUBLIC | nothing anon can execute is SECURITY DEFINER',
-          'an anon grant on the privileged part is reported twice');
+select is(pg_temp.failing(), 'bulk_update_service_status grants: authenticated and service_role, never anon or PUBLIC | function privileges of PUBLIC, anon, authenticated and service_role are exactly the matrix | nothing anon can execute is SECURITY DEFINER',
+          'an anon grant on the privileged part is reported three times');
 rollback;
 begin;
 alter table pilot_referral_events add column "Notes" text;
 select is(pg_temp.failing(), 'columns of pilot_referral_events are exactly the spec''s | no privacy-forbidden column in pilot_referral_events',
           'a column named like a privacy key is reported (and as outside the spec)');
-select is((select detail from pilot_verify() where "check" = 'no privacy-forbidden column in pilot_referral_events'), 'forbidden: Notes', '… by name');
+select is((select detail from pilot_verify() where "check" = 'no privacy-forbidden column in pilot_referral_events'), 'forbidden: notes', '… by its canonical name');
 rollback;
 begin;
 grant select on pilot_metric_snapshots to anon;
-select is(pg_temp.failing(), 'anon holds no privilege on pilot_metric_snapshots', 'an anon grant on a table is reported');
+select is(pg_temp.failing(), 'anon holds no privilege on pilot_metric_snapshots | table privileges of PUBLIC, anon, authenticated and service_role are exactly the matrix (never TRUNCATE, TRIGGER, REFERENCES)',
+          'an anon grant on a table is reported, also against the matrix');
 rollback;
 begin;
 alter function public.bulk_update_service_status(text[], text, boolean, uuid) rename to bulk_update_service_status_gone;
-select is(pg_temp.failing(), 'hardened public.bulk_update_service_status is installed, SECURITY INVOKER',
-          'a missing hardened function is reported');
+select is(pg_temp.failing(), 'function privileges of PUBLIC, anon, authenticated and service_role are exactly the matrix | hardened public.bulk_update_service_status is installed, SECURITY INVOKER',
+          'a missing hardened function is reported (and its renamed stand-in holds privileges the matrix does not give it)');
 rollback;
 begin;
 alter event trigger pilot_guardrails_drop_guard_2_enforce disable;
@@ -69,7 +70,8 @@ select is(pg_temp.failing(),
           'policy pilot_members_read on pilot_preference_fit_events (SELECT, TO authenticated) | '
           'policy pilot_writers_insert on pilot_preference_fit_events (INSERT, TO authenticated) | '
           'policy pilot_writers_update on pilot_preference_fit_events (UPDATE, TO authenticated) | '
-          'table public.pilot_preference_fit_events exists', 'a missing table is reported, with its policies');
+          'table privileges of PUBLIC, anon, authenticated and service_role are exactly the matrix (never TRUNCATE, TRIGGER, REFERENCES) | '
+          'table public.pilot_preference_fit_events exists', 'a missing table is reported, with its policies and its privileges');
 rollback;
 select is(pg_temp.failing(), '', 'and after the rollbacks, all ok again');
 

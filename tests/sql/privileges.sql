@@ -39,8 +39,8 @@ select is((select array_agg(p.oid::regprocedure::text order by 1)
 select is((select array_agg(p.oid::regprocedure::text order by 1)
              from ext_members m join pg_proc p on p.oid = m.objid
             where m.classid = 'pg_proc'::regclass and p.prosecdef
-              and not coalesce('search_path=""' = any (p.proconfig), false)),
-          null, 'every SECURITY DEFINER function has search_path ''''');
+              and not coalesce('search_path=pg_catalog, pg_temp' = any (p.proconfig), false)),
+          null, 'every SECURITY DEFINER function has search_path pg_catalog, pg_temp');
 select is((select array_agg(p.oid::regprocedure::text order by 1)
              from ext_members m join pg_proc p on p.oid = m.objid
             where m.classid = 'pg_proc'::regclass and p.prosecdef and p.pronamespace = 'public'::regnamespace),

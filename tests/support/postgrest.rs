@@ -152,6 +152,15 @@ pub struct PostgRest {
     role_settings: HashMap<String, Vec<(String, String)>>,
 }
 
+fn top_level_keys(body: &str) -> Vec<String> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_str(body);
+    de.disable_recursion_limit();
+    std::collections::BTreeMap::<String, serde::de::IgnoredAny>::deserialize(&mut de)
+        .map(|m| m.into_keys().collect())
+        .unwrap_or_default()
+}
+
 fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
@@ -252,10 +261,9 @@ impl PostgRest {
         let qualified = format!("{}.{}", quote_ident(&self.schema), quote_ident(name));
         let keys: Vec<String> = match req.method {
             Method::Get => req.query.iter().map(|(k, _)| k.clone()).collect(),
-            Method::Post => match req.body.as_deref().map(serde_json::from_str::<Value>) {
-                Some(Ok(Value::Object(m))) => m.keys().cloned().collect(),
-                _ => vec![],
-            },
+            // The top-level keys only, at any nesting depth below them (PostgREST's parser has no
+            // depth limit; serde_json's default of 128 levels would miss the keys of a deep body).
+            Method::Post => req.body.as_deref().map(top_level_keys).unwrap_or_default(),
         };
         // Named overloads whose required params are all given and whose keys are all params.
         let named: Vec<&Proc> = candidates

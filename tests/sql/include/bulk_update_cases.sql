@@ -64,12 +64,12 @@ select is(test_support.run_as('service_role', '{"role":"service_role"}', :'call'
 select is((select reviewed_by::text from services where id = 'svc-legal'), '11111111-1111-4111-8111-111111111111',
           'reviewed_by is the named admin');
 
--- Shape: the privileged part is SECURITY DEFINER with search_path '' outside public; the entry
+-- Shape: the privileged part is SECURITY DEFINER with search_path pg_catalog, pg_temp outside public; the entry
 -- point is SECURITY INVOKER; neither anon nor PUBLIC can execute the privileged part.
 select is((select string_agg(format('%s %s %s anon:%s public:%s', p.pronamespace::regnamespace, p.prosecdef,
                                   array_to_string(p.proconfig, ','), has_function_privilege('anon', p.oid, 'execute'),
                                   exists (select 1 from aclexplode(p.proacl) a where a.grantee = 0 and a.privilege_type = 'EXECUTE')),
                            ' | ' order by p.prosecdef)
              from pg_proc p where p.proname in ('bulk_update_service_status', 'bulk_update_service_status_as_admin')),
-          'public f search_path="" anon:f public:f | pilot_private t search_path="" anon:f public:f',
-          'entry point SECURITY INVOKER in public; privileged part SECURITY DEFINER, search_path "", in pilot_private; no anon or PUBLIC EXECUTE');
+          'public f search_path=pg_catalog, pg_temp anon:f public:f | pilot_private t search_path=pg_catalog, pg_temp anon:f public:f',
+          'entry point SECURITY INVOKER in public; privileged part SECURITY DEFINER, search_path pg_catalog, pg_temp, in pilot_private; no anon or PUBLIC EXECUTE');
