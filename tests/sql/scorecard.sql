@@ -9,7 +9,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/scorecard_rows.sql
 
-select plan(62);
+select plan(65);
 
 create temp table card as
     select pilot_scorecard('sc', 'a0000000-0000-4000-8000-00000000000a', '2026-06-10T12:00:00Z') as c;
@@ -88,6 +88,12 @@ select is(pg_temp.g(35, 100, 75, 70, 100, 50, 100, 11, 100) ->> 'fatal_error_rat
 select is(pg_temp.g(35, 100, 75, 70, 100, 50, 100, 1, 10) ->> 'fatal_error_rate_pass', 'true', 'M6 1/10: passes');
 select is(pg_temp.g(35, 100, 75, 70, 100, 50, 100, 0, 0) ->> 'fatal_error_rate_pass', 'false', 'M6 null: fails');
 select is(pilot_private.gate1('{}', 0.5, null), null, 'gate1 is null unless both baselines are given');
+select throws_ok($$select pilot_scorecard('sc', 'a0000000-0000-4000-8000-00000000000a', '2026-06-10T12:00:00Z', 'NaN', 4)$$,
+                 '22023', 'pilot_scorecard: baseline_failed_contact_rate must be a finite number', 'a NaN baseline is refused (22023)');
+select throws_ok($$select pilot_scorecard('sc', 'a0000000-0000-4000-8000-00000000000a', '2026-06-10T12:00:00Z', 0.5, 'Infinity')$$,
+                 '22023', 'pilot_scorecard: baseline_p50_seconds_to_connection must be a finite number', 'an infinite baseline is refused');
+select throws_ok($$select pilot_scorecard('sc', 'a0000000-0000-4000-8000-00000000000a', '2026-06-10T12:00:00Z', '-Infinity', 4)$$,
+                 '22023', null, 'a negative infinite baseline is refused');
 
 -- Gate 1 on the fixture: M1 4/6 against 0.95 (−29.8 %): fails; P50 3 against 4 s (−25 %): passes;
 -- M4 0.8, M3 0.5, M6 0.1: pass.

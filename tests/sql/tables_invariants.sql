@@ -10,7 +10,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/pilot_rows.sql
 
-select plan(58);
+select plan(62);
 
 -- A valid row of each table, as a template: each case below changes one thing.
 create temp table v as select
@@ -123,6 +123,18 @@ select throws_ok($$insert into pilot_connection_events (pilot_cycle_id, org_id, 
                  'connection: the anchor exists (foreign key)');
 select throws_ok($$delete from pilot_contact_attempt_events where id = 'c0000000-0000-4000-8000-000000000002'$$, '23503', null,
                  'connection: an anchor with connections cannot be deleted first (ON DELETE RESTRICT)');
+-- The anchor is of the same cycle and organization, for direct writes too (composite foreign keys).
+select throws_ok($$insert into pilot_connection_events (pilot_cycle_id, org_id, service_id, connected_at, contact_attempt_event_id)
+                   values ('cycle-other', 'a0000000-0000-4000-8000-00000000000a', 'svc-shelter', now(), 'c0000000-0000-4000-8000-000000000002')$$,
+                 '23503', null, 'connection: an anchor of another cycle is refused (composite foreign key)');
+select throws_ok($$insert into pilot_connection_events (pilot_cycle_id, org_id, service_id, connected_at, referral_event_id)
+                   values ('cycle-1', 'b0000000-0000-4000-8000-00000000000b', 'svc-food', now(), 'd0000000-0000-4000-8000-000000000001')$$,
+                 '23503', null, 'connection: an anchor of another organization is refused');
+select throws_ok($$update pilot_contact_attempt_events set pilot_cycle_id = 'cycle-2' where id = 'c0000000-0000-4000-8000-000000000002'$$,
+                 '23503', null, 'connection: its anchor cannot move to another cycle afterwards');
+select lives_ok($$insert into pilot_connection_events (pilot_cycle_id, org_id, service_id, connected_at, contact_attempt_event_id)
+                  values ('cycle-1', 'a0000000-0000-4000-8000-00000000000a', 'svc-shelter', now(), 'c0000000-0000-4000-8000-000000000001')$$,
+                'connection: an anchor of the same cycle and organization is accepted');
 
 -- scope, status, audits, preference fit (§3.5)
 select throws_ok($$insert into pilot_service_scope (pilot_cycle_id, org_id, service_id, sla_tier)
