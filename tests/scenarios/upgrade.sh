@@ -23,6 +23,14 @@ prepare() { # <db> <version>
     sql -d "$1" -c "create extension pilot_guardrails version '$2'" >/dev/null
 }
 
+# A released version is frozen: while the crate's version is a released one, the install script it
+# builds is exactly the frozen one (after the frozen file's own header of comment lines).
+if [ -f "sql/releases/pilot_guardrails--$current.sql" ]; then
+    tap_ok $(diff <(sed '1,/^\/\* <begin connected objects> \*\//{/^--/d}' "sql/releases/pilot_guardrails--$current.sql") \
+                  "$extdir/pilot_guardrails--$current.sql" >/dev/null; echo $?) \
+        "$current is released: the installed script is exactly sql/releases/pilot_guardrails--$current.sql"
+fi
+
 prepare up_new "$current"
 sql -d up_new -c "select * from test_support.extension_fingerprint()" > "$CLUSTER_DIR/fp_new.txt"
 tap_ok $([ "$(wc -l < "$CLUSTER_DIR/fp_new.txt")" -gt 300 ]; echo $?) \
