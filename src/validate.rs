@@ -964,18 +964,21 @@ pub fn disallowed_key_paths<'a>(
     let issues = walk.finish();
     let total = issues.total();
     let mut paths = issues.into_privacy_paths();
-    let fits = |paths: &[String], extra: usize| {
-        paths.iter().map(|p| p.len() + 1).sum::<usize>() + extra <= MAX_KEY_PATHS_BYTES
-    };
-    if total <= MAX_KEY_PATHS && fits(&paths, 0) {
+    let bytes = |paths: &[String]| paths.iter().map(|p| p.len() + 1).sum::<usize>();
+    if total <= MAX_KEY_PATHS && bytes(&paths) <= MAX_KEY_PATHS_BYTES {
         return paths;
     }
-    // Room for the marker: "#truncated:" and at most 20 digits.
-    let marker = "#truncated:".len() + 20 + 1;
-    let mut keep = paths.len().min(MAX_KEY_PATHS - 1);
-    while keep > 0 && !fits(&paths[..keep], marker) {
-        keep -= 1;
-    }
+    // Keep the longest prefix that leaves room for the marker ("#truncated:" and at most 20 digits).
+    let budget = MAX_KEY_PATHS_BYTES - ("#truncated:".len() + 20 + 1);
+    let mut used = 0;
+    let keep = paths
+        .iter()
+        .take(MAX_KEY_PATHS - 1)
+        .take_while(|p| {
+            used += p.len() + 1;
+            used <= budget
+        })
+        .count();
     paths.truncate(keep);
     paths.push(format!("#truncated:{}", total - keep));
     paths
