@@ -54,6 +54,22 @@ for v in $releases; do
     tap_is "$(sql -d "$db" -c "select count(*) from pilot_verify() where not ok")" "0" "$v: pilot_verify() is all ok after the upgrade"
 done
 
+# 0.2.1 repairs the host functions a 0.2.0 pilot_bootstrap_host() created (pg_temp last,
+# is_admin() SECURITY INVOKER) and the bootstrapped tables' grants, and leaves a host's own alone.
+fns="select string_agg(format('%s %s %s', p.oid::regprocedure, p.prosecdef, p.proconfig), ', ' order by p.oid::regprocedure::text)
+       from pg_proc p where p.oid in ('auth.uid()'::regprocedure, 'auth.role()'::regprocedure, 'auth.jwt()'::regprocedure, 'public.is_admin()'::regprocedure)"
+dbs="$dbs up_boot"
+createdb up_boot
+sql -d up_boot -c "create extension pilot_guardrails version '0.2.0'" -c "select pilot_bootstrap_host()" >/dev/null
+tap_is "$(sql -d up_boot -c "$fns")" 'auth.jwt() f {"search_path=\"\""}, auth.role() f {"search_path=\"\""}, auth.uid() f {"search_path=\"\""}, is_admin() t {"search_path=\"\""}' \
+    "a 0.2.0 bootstrap created its host functions with search_path '' and is_admin() SECURITY DEFINER"
+sql -d up_boot -c "alter extension pilot_guardrails update" >/dev/null
+tap_is "$(sql -d up_boot -c "$fns")" 'auth.jwt() f {"search_path=pg_catalog, pg_temp"}, auth.role() f {"search_path=pg_catalog, pg_temp"}, auth.uid() f {"search_path=pg_catalog, pg_temp"}, is_admin() f {"search_path=pg_catalog, pg_temp"}' \
+    "the upgrade repairs them: pg_temp last, is_admin() SECURITY INVOKER"
+tap_is "$(sql -d up_boot -c "select count(*) from pilot_verify() where not ok")" "0" "pilot_verify() is all ok on the upgraded bootstrapped database (no TRIGGER on public.services left)"
+tap_is "$(sql -d up_0_2_0 -c "select p.proconfig::text from pg_proc p where p.oid = 'auth.uid()'::regprocedure")" '{"search_path=\"\""}' \
+    "the Supabase-shaped host's own auth.uid() is left as it was"
+
 # The comparison catches a wrong upgrade script: one whose referral anchor cascades on delete.
 last_delta=$(ls sql/pilot_guardrails--*--"$current".sql | sort -V | tail -1)
 from=$(basename "$last_delta" | sed 's/^pilot_guardrails--\(.*\)--.*\.sql$/\1/')
