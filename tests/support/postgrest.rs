@@ -1,6 +1,7 @@
 //! A replay of what PostgREST (v12/v13) does on its database connection for one RPC request, over
 //! a real connection, so the extension's HTTP behaviour is tested without a PostgREST binary.
-//! Source of every rule: `../shared/spec/postgrest-contract.md` (§ numbers below refer to it).
+//! Every rule below is PostgREST's documented behaviour (§ numbers refer to the team's PostgREST
+//! contract notes: connection setup, SQLSTATE → HTTP, request headers, the `PGRST` error form).
 //!
 //! Per request (§1): one transaction `BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY|READ WRITE`;
 //! one `select set_config(k, v, true), …` in PostgREST's order (search_path, the impersonated role's
