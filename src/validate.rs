@@ -734,22 +734,6 @@ impl<'a> Walk<'a> {
         self.issues.other(|| path.render(), code, message);
     }
 
-    /// How a key is shown in paths (SPEC §6).
-    fn seg_of(&self, key: &[u8], pos: usize, forbidden: Option<&'static str>) -> Seg {
-        let field = match self.names {
-            Some(kind) => kind
-                .fields
-                .iter()
-                .map(|f| f.name)
-                .find(|n| n.as_bytes() == key),
-            None => any_field_name(key),
-        };
-        match forbidden.or(field) {
-            Some(name) => Seg::Name(name),
-            None => Seg::Key(pos),
-        }
-    }
-
     fn event(&mut self, ev: Event<'a>) {
         let depth = self.levels.len();
         match ev {
@@ -762,8 +746,18 @@ impl<'a> Walk<'a> {
                 let pos = level.count;
                 level.count += 1;
                 let forbidden = forbidden_key(key);
-                let seg = self.seg_of(key, pos, forbidden);
-                self.path.push(seg);
+                // The key's field in `names` — the payload's kind whenever `kind` is set — found
+                // once, for the path segment and for the field checks below.
+                let field = self
+                    .names
+                    .and_then(|k| k.fields.iter().position(|f| f.name.as_bytes() == key));
+                // How the key is shown in paths (SPEC §6): never its own text unless it is a
+                // forbidden key (by canonical name) or a field name.
+                let shown = forbidden.or_else(|| match self.names {
+                    Some(k) => field.map(|i| k.fields[i].name),
+                    None => any_field_name(key),
+                });
+                self.path.push(shown.map_or(Seg::Key(pos), Seg::Name));
                 if forbidden.is_some() {
                     let path = &self.path;
                     self.issues.privacy(|| path.render());
@@ -771,8 +765,9 @@ impl<'a> Walk<'a> {
                 if depth == 1 && self.root_object {
                     if let Some(kind) = self.kind {
                         self.field = None;
+                        debug_assert!(self.names.is_some_and(|n| std::ptr::eq(n, kind)));
                         if forbidden.is_none() {
-                            match kind.fields.iter().position(|f| f.name.as_bytes() == key) {
+                            match field {
                                 Some(i) => self.field = Some(i),
                                 None => self.report("unknown_key", || {
                                     "this key is not part of the payload".into()
