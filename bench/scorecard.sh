@@ -28,15 +28,15 @@ psql_q -c "insert into organizations (id, name) values ('a0000000-0000-4000-8000
        -c "insert into services (id, name) select 'svc-' || s, 'S' from generate_series(0, 499) s" >/dev/null
 psql_q -f bench/scorecard_data.sql >/dev/null
 t0=$(date +%s)
-for t in pilot_contact_attempt_events pilot_referral_events pilot_connection_events pilot_service_scope \
-         service_operational_status_events pilot_data_decay_audits pilot_preference_fit_events; do
+# the event tables, from the registry of the kinds (sql/35_kinds.sql)
+event_tables=$(psql -X -At -c "select distinct table_name from pilot_private.kinds() where policy_shape = 'events' order by 1")
+for t in $event_tables; do
     psql_q -c "alter table $t disable trigger user" >/dev/null
 done
 psql_q -c "select bench_generate('cycle-100k', $(n 100000))" -c "select bench_generate('cycle-250k', $(n 250000))" \
        -c "select bench_generate('cycle-500k', $(n 500000))" -c "select bench_generate('cycle-1m', $(n 1000000))" >/dev/null
 for k in $(seq 1 10); do psql_q -c "select bench_generate('noise-$k', $(n 1000000))" >/dev/null; done
-for t in pilot_contact_attempt_events pilot_referral_events pilot_connection_events pilot_service_scope \
-         service_operational_status_events pilot_data_decay_audits pilot_preference_fit_events; do
+for t in $event_tables; do
     psql_q -c "alter table $t enable trigger user" >/dev/null
 done
 psql_q -c "vacuum analyze" >/dev/null

@@ -31,15 +31,15 @@ export PGDATABASE=bench
     psql_q -f scripts/demo/seed.sql
     psql_q -c "insert into services (id, name) select 'svc-' || s, 'S' from generate_series(0, 499) s"
     psql_q -f bench/functions.sql -f bench/plpgsql_validator.sql -f bench/corpus.sql -f bench/scorecard_data.sql
-    for t in pilot_contact_attempt_events pilot_referral_events pilot_connection_events pilot_service_scope \
-             service_operational_status_events pilot_data_decay_audits pilot_preference_fit_events; do
+    # the event tables, from the registry of the kinds (sql/35_kinds.sql)
+    event_tables=$(psql -X -At -c "select distinct table_name from pilot_private.kinds() where policy_shape = 'events' order by 1")
+    for t in $event_tables; do
         psql_q -c "alter table $t disable trigger user"
     done
     psql_q -c "select bench_generate('cycle-100k', 100000)" -c "select bench_generate('scorecard-small', $(n 100000))" \
            -c "select bench_generate('scorecard-large', $(n 1000000))"
     for k in $(seq 1 10); do psql_q -c "select bench_generate('noise-$k', $(n 1000000))"; done
-    for t in pilot_contact_attempt_events pilot_referral_events pilot_connection_events pilot_service_scope \
-             service_operational_status_events pilot_data_decay_audits pilot_preference_fit_events; do
+    for t in $event_tables; do
         psql_q -c "alter table $t enable trigger user"
     done
     psql_q -c "vacuum analyze"

@@ -307,26 +307,18 @@ $$;
 comment on function pilot_private.check_host_refs() is
     'Constraint trigger: the services and organizations a pilot row names exist (23503 naming the column).';
 
+-- One trigger per table that names host rows, from the registry (35_kinds.sql).
 do $triggers$
 declare
-    refs constant text[][] := array[
-        ['pilot_contact_attempt_events',      'service_id',        'service', 'recorded_by_org_id', 'organization'],
-        ['pilot_referral_events',             'target_service_id', 'service', 'source_org_id',      'organization'],
-        ['pilot_metric_snapshots',            'org_id',            'organization', null, null],
-        ['pilot_connection_events',           'service_id',        'service', 'org_id',             'organization'],
-        ['pilot_service_scope',               'service_id',        'service', 'org_id',             'organization'],
-        ['service_operational_status_events', 'service_id',        'service', 'org_id',             'organization'],
-        ['pilot_data_decay_audits',           'service_id',        'service', 'org_id',             'organization'],
-        ['pilot_preference_fit_events',       'org_id',            'organization', null, null]];
-    i int;
+    t record;
 begin
-    for i in 1 .. pg_catalog.array_length(refs, 1) loop
+    for t in select distinct k.table_name, k.host_refs from pilot_private.kinds() k
+              where pg_catalog.cardinality(k.host_refs) > 0 order by k.table_name loop
         execute pg_catalog.format(
             'create constraint trigger pilot_host_refs after insert or update on public.%I '
             'for each row execute function pilot_private.check_host_refs(%s)',
-            refs[i][1],
-            pg_catalog.array_to_string(array(select pg_catalog.quote_literal(a)
-                                               from pg_catalog.unnest(refs[i:i][2:5]) a where a is not null), ', '));
+            t.table_name,
+            pg_catalog.array_to_string(array(select pg_catalog.quote_literal(a) from pg_catalog.unnest(t.host_refs) a), ', '));
     end loop;
 end
 $triggers$;
@@ -334,12 +326,13 @@ $triggers$;
 -- ---------------------------------------------------------------------------------------------
 -- Backups: pg_dump carries every pilot row from the first release on (SPEC §9).
 
-select pg_catalog.pg_extension_config_dump('public.pilot_contact_attempt_events', '');
-select pg_catalog.pg_extension_config_dump('public.pilot_referral_events', '');
-select pg_catalog.pg_extension_config_dump('public.pilot_metric_snapshots', '');
-select pg_catalog.pg_extension_config_dump('public.pilot_integration_feasibility_decisions', '');
-select pg_catalog.pg_extension_config_dump('public.pilot_connection_events', '');
-select pg_catalog.pg_extension_config_dump('public.pilot_service_scope', '');
-select pg_catalog.pg_extension_config_dump('public.service_operational_status_events', '');
-select pg_catalog.pg_extension_config_dump('public.pilot_data_decay_audits', '');
-select pg_catalog.pg_extension_config_dump('public.pilot_preference_fit_events', '');
+-- One statement per table: pg_extension_config_dump updates the extension's catalog row each time.
+do $backups$
+declare
+    t text;
+begin
+    for t in select distinct k.table_name from pilot_private.kinds() k order by k.table_name loop
+        perform pg_catalog.pg_extension_config_dump(pg_catalog.format('public.%I', t)::regclass, '');
+    end loop;
+end
+$backups$;

@@ -15,30 +15,20 @@
 
 do $policies$
 declare
-    tables constant text[][] := array[
-        -- table                                    organization column   shape
-        ['pilot_contact_attempt_events',            'recorded_by_org_id', 'events'],
-        ['pilot_referral_events',                   'source_org_id',      'events'],
-        ['pilot_connection_events',                 'org_id',             'events'],
-        ['pilot_service_scope',                     'org_id',             'events'],
-        ['service_operational_status_events',       'org_id',             'events'],
-        ['pilot_data_decay_audits',                 'org_id',             'events'],
-        ['pilot_preference_fit_events',             'org_id',             'events'],
-        ['pilot_metric_snapshots',                  'org_id',             'snapshots'],
-        ['pilot_integration_feasibility_decisions', null,                 'decisions']];
     admin constant text := '(select pilot_private.is_admin())';
     member text;
     writer text;
     t text;
     shape text;
-    i int;
+    k record;
 begin
-    for i in 1 .. pg_catalog.array_length(tables, 1) loop
-        t := tables[i][1];
-        shape := tables[i][3];
-        if tables[i][2] is not null then
-            member := pg_catalog.format('%I = any ((select pilot_private.member_orgs(writers_only => false))::uuid[])', tables[i][2]);
-            writer := pg_catalog.format('%I = any ((select pilot_private.member_orgs(writers_only => true))::uuid[])', tables[i][2]);
+    -- table, organization column and shape from the registry of the kinds (35_kinds.sql)
+    for k in select distinct r.table_name, r.org_column, r.policy_shape from pilot_private.kinds() r order by r.table_name loop
+        t := k.table_name;
+        shape := k.policy_shape;
+        if k.org_column is not null then
+            member := pg_catalog.format('%I = any ((select pilot_private.member_orgs(writers_only => false))::uuid[])', k.org_column);
+            writer := pg_catalog.format('%I = any ((select pilot_private.member_orgs(writers_only => true))::uuid[])', k.org_column);
         end if;
 
         execute pg_catalog.format('alter table public.%I enable row level security', t);

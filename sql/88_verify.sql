@@ -6,18 +6,26 @@ create function public.pilot_verify() returns table ("check" text, ok boolean, d
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    expected_columns constant text[][] := array[
-        ['pilot_contact_attempt_events', 'id,pilot_cycle_id,service_id,recorded_by_org_id,entity_key_hash,attempt_channel,attempt_outcome,attempted_at,resolved_at,outcome_notes_code,created_at'],
-        ['pilot_referral_events', 'id,pilot_cycle_id,source_org_id,target_service_id,referral_state,created_at,updated_at,terminal_at,failure_reason_code'],
-        ['pilot_metric_snapshots', 'id,pilot_cycle_id,org_id,metric_id,metric_value,numerator,denominator,calculated_at'],
-        ['pilot_integration_feasibility_decisions', 'id,pilot_cycle_id,decision,decision_date,redline_checklist_version,violations,compensating_controls,owners,created_at,created_by'],
-        ['pilot_connection_events', 'id,pilot_cycle_id,org_id,service_id,connected_at,contact_attempt_event_id,referral_event_id'],
-        ['pilot_service_scope', 'id,pilot_cycle_id,org_id,service_id,sla_tier'],
-        ['service_operational_status_events', 'id,pilot_cycle_id,org_id,service_id,checked_at,status_code'],
-        ['pilot_data_decay_audits', 'id,pilot_cycle_id,org_id,service_id,audited_at,is_fatal,fatal_error_category,verification_mode'],
-        ['pilot_preference_fit_events', 'id,pilot_cycle_id,org_id,cohort_label,recorded_at,preferred_via_platform']];
-    -- table, policy, command (r a w d)
+    -- The exact columns of each pilot table (SPEC §3), written out here, independently of the
+    -- tables; which tables there are, and the shape of their policies, come from the registry.
+    expected_columns constant jsonb := '{
+        "pilot_contact_attempt_events": "id,pilot_cycle_id,service_id,recorded_by_org_id,entity_key_hash,attempt_channel,attempt_outcome,attempted_at,resolved_at,outcome_notes_code,created_at",
+        "pilot_referral_events": "id,pilot_cycle_id,source_org_id,target_service_id,referral_state,created_at,updated_at,terminal_at,failure_reason_code",
+        "pilot_metric_snapshots": "id,pilot_cycle_id,org_id,metric_id,metric_value,numerator,denominator,calculated_at",
+        "pilot_integration_feasibility_decisions": "id,pilot_cycle_id,decision,decision_date,redline_checklist_version,violations,compensating_controls,owners,created_at,created_by",
+        "pilot_connection_events": "id,pilot_cycle_id,org_id,service_id,connected_at,contact_attempt_event_id,referral_event_id",
+        "pilot_service_scope": "id,pilot_cycle_id,org_id,service_id,sla_tier",
+        "service_operational_status_events": "id,pilot_cycle_id,org_id,service_id,checked_at,status_code",
+        "pilot_data_decay_audits": "id,pilot_cycle_id,org_id,service_id,audited_at,is_fatal,fatal_error_category,verification_mode",
+        "pilot_preference_fit_events": "id,pilot_cycle_id,org_id,cohort_label,recorded_at,preferred_via_platform"}';
+    -- the policies of each shape (SPEC §4): name, command (r a w d)
+    shape_policies constant jsonb := '{
+        "events":    [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_writers_update", "w"], ["pilot_admins_delete", "d"]],
+        "snapshots": [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]],
+        "decisions": [["pilot_admins_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]]}';
+    -- table, policy, command
     expected_policies text[][];
+    tables text[];
     i int;
     t text;
     rel regclass;
@@ -27,23 +35,19 @@ declare
     bad text;
     ext oid := (select e.oid from pg_catalog.pg_extension e where e.extname = 'pilot_guardrails');
 begin
-    expected_policies := array[]::text[][];
-    for i in 1 .. 9 loop
-        t := expected_columns[i][1];
-        if t = 'pilot_integration_feasibility_decisions' then
-            expected_policies := expected_policies || array[[t, 'pilot_admins_read', 'r'], [t, 'pilot_admins_insert', 'a'],
-                                                            [t, 'pilot_admins_update', 'w'], [t, 'pilot_admins_delete', 'd']];
-        elsif t = 'pilot_metric_snapshots' then
-            expected_policies := expected_policies || array[[t, 'pilot_members_read', 'r'], [t, 'pilot_writers_insert', 'a'],
-                                                            [t, 'pilot_admins_update', 'w'], [t, 'pilot_admins_delete', 'd']];
-        else
-            expected_policies := expected_policies || array[[t, 'pilot_members_read', 'r'], [t, 'pilot_writers_insert', 'a'],
-                                                            [t, 'pilot_writers_update', 'w'], [t, 'pilot_admins_delete', 'd']];
-        end if;
-    end loop;
+    select pg_catalog.array_agg(k.table_name order by k.table_name),
+           pg_catalog.array_agg(array[k.table_name, p ->> 0, p ->> 1] order by k.table_name, p ->> 1)
+      into tables, expected_policies
+      from (select distinct r.table_name, r.policy_shape from pilot_private.kinds() r) k,
+           pg_catalog.jsonb_array_elements(shape_policies -> k.policy_shape) p;
+    select pg_catalog.array_agg(x order by x) into tables from (select distinct pg_catalog.unnest(tables) x) u;
 
-    for i in 1 .. 9 loop
-        t := expected_columns[i][1];
+    "check" := 'the registry of the kinds names exactly the nine pilot tables';
+    ok := tables = (select pg_catalog.array_agg(x order by x) from pg_catalog.jsonb_object_keys(expected_columns) x);
+    detail := case when ok then 'as specified' else 'registry: ' || pg_catalog.array_to_string(tables, ', ') end;
+    return next;
+
+    foreach t in array tables loop
         rel := pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(t));
         "check" := 'table public.' || t || ' exists';
         ok := rel is not null;
@@ -60,11 +64,11 @@ begin
         select pg_catalog.string_agg(a.attname::text, ',' order by a.attname) into actual
           from pg_catalog.pg_attribute a where a.attrelid = rel and a.attnum > 0 and not a.attisdropped;
         select pg_catalog.string_agg(x, ',' order by x) into missing
-          from pg_catalog.unnest(pg_catalog.string_to_array(expected_columns[i][2], ',')) x
+          from pg_catalog.unnest(pg_catalog.string_to_array(expected_columns ->> t, ',')) x
          where x <> all (pg_catalog.string_to_array(actual, ','));
         select pg_catalog.string_agg(x, ',' order by x) into extra
           from pg_catalog.unnest(pg_catalog.string_to_array(actual, ',')) x
-         where x <> all (pg_catalog.string_to_array(expected_columns[i][2], ','));
+         where x <> all (pg_catalog.string_to_array(expected_columns ->> t, ','));
         ok := missing is null and extra is null;
         detail := case when ok then 'as specified'
                        else pg_catalog.concat_ws('; ', 'missing: ' || missing, 'not in the spec: ' || extra) end;

@@ -16,22 +16,13 @@ returns table (object_kind text, object_name text, grantee text, privileges text
 as $$
 declare
     api constant text[] := array['authenticated', 'service_role'];
-    -- Called as the caller: the policies, CHECKs, triggers, recorders and the scorecard.
+    -- Called as the caller: the policies, CHECKs, triggers, recorders and the scorecard. The
+    -- recorders and the pilot tables come from the registry of the kinds (35_kinds.sql).
     both_roles constant text[] := array[
         'public.pilot_validate(text,jsonb)',
         'public.pilot_disallowed_key_paths(jsonb)',
         'public.bulk_update_service_status(text[],text,boolean,uuid)',
-        'public.pilot_record_contact_attempt(jsonb)',
-        'public.pilot_record_referral(jsonb)',
-        'public.pilot_update_referral(uuid,jsonb)',
-        'public.pilot_record_integration_feasibility(jsonb)',
-        'public.pilot_record_connection(jsonb)',
-        'public.pilot_record_service_scope(jsonb)',
-        'public.pilot_record_service_status(jsonb)',
-        'public.pilot_record_data_decay_audit(jsonb)',
-        'public.pilot_record_preference_fit(jsonb)',
         'public.pilot_scorecard(text,uuid,timestamp with time zone,numeric,numeric)',
-        'public.pilot_recompute_metrics(text,uuid)',
         'public.pilot_metric_history(text,uuid)',
         'pilot_private.uid()',
         'pilot_private.is_backend()',
@@ -42,7 +33,11 @@ declare
         'pilot_private.is_code(text,integer)',
         'pilot_private.are_codes(text[],integer)',
         'pilot_private.validate(text,jsonb)',
+        'pilot_private.kinds()',
+        'pilot_private.record_event(text,jsonb,uuid)',
         'pilot_private.check_caller_and_payload(text,text,jsonb)',
+        'pilot_private.check_referral_update(text,uuid,jsonb)',
+        'pilot_private.check_connection_anchor(text,jsonb)',
         'pilot_private.check_host_rows(text,jsonb)',
         'pilot_private.percentiles(bigint[],integer[])',
         'pilot_private.rate(bigint,bigint)',
@@ -61,13 +56,11 @@ declare
         'pilot_private.untrusted_triggers(regclass)',
         'pilot_private.privilege_matrix()',
         'public.pilot_verify()'];
-    tables constant text[] := array[
-        'public.pilot_contact_attempt_events', 'public.pilot_referral_events', 'public.pilot_metric_snapshots',
-        'public.pilot_integration_feasibility_decisions', 'public.pilot_connection_events', 'public.pilot_service_scope',
-        'public.service_operational_status_events', 'public.pilot_data_decay_audits', 'public.pilot_preference_fit_events'];
 begin
     return query
         select 'function', f, r, 'EXECUTE' from pg_catalog.unnest(both_roles) f, pg_catalog.unnest(api) r
+        union all
+        select 'function', 'public.' || k.recorder, r, 'EXECUTE' from pilot_private.kinds() k, pg_catalog.unnest(api) r
         union all
         select 'function', f, 'authenticated', 'EXECUTE' from pg_catalog.unnest(authenticated_only) f
         union all
@@ -75,7 +68,8 @@ begin
         -- Pilot tables: row-level security decides for authenticated; service_role bypasses it.
         -- Never TRUNCATE, TRIGGER or REFERENCES.
         union all
-        select 'table', t, r, 'DELETE,INSERT,SELECT,UPDATE' from pg_catalog.unnest(tables) t, pg_catalog.unnest(api) r;
+        select distinct 'table', 'public.' || k.table_name, r, 'DELETE,INSERT,SELECT,UPDATE'
+          from pilot_private.kinds() k, pg_catalog.unnest(api) r;
 end
 $$;
 comment on function pilot_private.privilege_matrix() is

@@ -60,9 +60,14 @@ extension_sql_file!(
     requires = ["identity"]
 );
 extension_sql_file!(
+    "../sql/35_kinds.sql",
+    name = "kinds",
+    requires = ["host_bootstrap"]
+);
+extension_sql_file!(
     "../sql/40_tables.sql",
     name = "tables",
-    requires = ["host_bootstrap"]
+    requires = ["kinds"]
 );
 extension_sql_file!(
     "../sql/50_policies.sql",

@@ -178,4 +178,181 @@ mod tests {
     fn an_unknown_kind_is_an_error() {
         Spi::run("select public.pilot_validate('contact', '{}')").unwrap();
     }
+
+    // -----------------------------------------------------------------------------------------
+    // One source for the enums: Rust's KINDS (src/validate.rs). The tables' CHECKs, the recorders'
+    // COMMENTs and the SQL registry of the kinds (sql/35_kinds.sql) are compared with it.
+
+    /// One query's single `json` text result, parsed.
+    fn json(query: &str) -> serde_json::Value {
+        let text = Spi::get_one::<String>(query).expect("spi").expect("not null");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    /// The registry as (kind, table, recorder, takes a payload, the recorder's COMMENT).
+    fn registry() -> Vec<(String, String, String, bool, String)> {
+        let rows = json(
+            "select json_agg(json_build_array(k.kind, k.table_name, k.recorder, k.payload,
+                    obj_description(('public.' || k.recorder)::regprocedure, 'pg_proc')))::text
+               from pilot_private.kinds() k",
+        );
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let s = |i: usize| r[i].as_str().unwrap_or_default().to_string();
+                (s(0), s(1), s(2), r[3].as_bool().unwrap(), s(4))
+            })
+            .collect()
+    }
+
+    /// The enum fields of the payload kinds that write `table`, by column name.
+    fn rust_enums_of_table(
+        table: &str,
+    ) -> std::collections::BTreeMap<&'static str, Vec<&'static str>> {
+        let mut out = std::collections::BTreeMap::new();
+        for (kind, t, ..) in registry() {
+            if t != table {
+                continue;
+            }
+            if let Some(k) = crate::validate::kind(&kind) {
+                for f in k.fields {
+                    if let crate::validate::Ty::Enum(values) = f.ty {
+                        out.insert(f.name, values.to_vec());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `CHECK ((col = ANY (ARRAY['a'::text, 'b'::text])))` → (col, [a, b]); None for other CHECKs.
+    fn enum_check(def: &str) -> Option<(String, Vec<String>)> {
+        let rest = def.strip_prefix("CHECK ((")?;
+        let (column, list) = rest.split_once(" = ANY (ARRAY[")?;
+        let values = list
+            .split(", ")
+            .map(|v| {
+                let v = v.trim_start_matches('\'');
+                v[..v.find("'::text").expect("a text literal")].to_string()
+            })
+            .collect();
+        Some((column.to_string(), values))
+    }
+
+    /// Every `"field" (a | b | c; prose)` of a COMMENT → (field, [a, b, c]): the list is the text
+    /// inside the parentheses up to a `;`, each item's first word the value.
+    fn comment_lists(comment: &str) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for (i, _) in comment.match_indices("\" (") {
+            let name_start = comment[..i].rfind('"').unwrap() + 1;
+            let inner = &comment[i + 3..];
+            let inner = &inner[..inner.find(')').unwrap()];
+            let list = inner.split(';').next().unwrap();
+            if list.contains(" | ") {
+                let values = list
+                    .split(" | ")
+                    .map(|v| v.split_whitespace().next().unwrap().to_string())
+                    .collect();
+                out.push((comment[name_start..i].to_string(), values));
+            }
+        }
+        out
+    }
+
+    #[pg_test]
+    fn the_sql_registry_has_exactly_the_rust_kinds() {
+        let mut sql: Vec<String> = registry()
+            .into_iter()
+            .filter(|r| r.3)
+            .map(|r| r.0)
+            .collect();
+        sql.sort();
+        let mut rust: Vec<String> = crate::validate::KINDS
+            .iter()
+            .map(|k| k.name.to_string())
+            .collect();
+        rust.sort();
+        assert_eq!(sql, rust);
+        let validate_comment = Spi::get_one::<String>(
+            "select obj_description('public.pilot_validate(text,jsonb)'::regprocedure, 'pg_proc')",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            validate_comment.contains(&format!(
+                "kind is one of {};",
+                crate::validate::kind_names()
+            )),
+            "pilot_validate's COMMENT lists the kinds of KINDS"
+        );
+    }
+
+    #[pg_test]
+    fn every_enum_check_is_the_rust_enum() {
+        let checks = json(
+            "select json_agg(json_build_array(c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)))::text
+               from pg_constraint c
+              where c.contype = 'c'
+                and c.conrelid in (select distinct ('public.' || k.table_name)::regclass from pilot_private.kinds() k)",
+        );
+        let mut compared = 0;
+        let mut seen = std::collections::BTreeSet::new();
+        for c in checks.as_array().unwrap() {
+            let table = c[0].as_str().unwrap().trim_start_matches("public.");
+            let Some((column, values)) = enum_check(c[2].as_str().unwrap()) else {
+                continue;
+            };
+            let rust = rust_enums_of_table(table);
+            if table == "pilot_metric_snapshots" && column == "metric_id" {
+                continue; // not a payload field: pilot_recompute_metrics writes it
+            }
+            let expected = rust
+                .get(column.as_str())
+                .unwrap_or_else(|| panic!("{table}.{column}: an enum CHECK for no enum field of KINDS"));
+            assert_eq!(&values, expected, "{table}.{column}: the CHECK and KINDS differ");
+            seen.insert((table.to_string(), column));
+            compared += 1;
+        }
+        // and the other way: every enum field of every kind has its CHECK
+        for (_, table, ..) in registry() {
+            for column in rust_enums_of_table(&table).keys() {
+                assert!(
+                    seen.contains(&(table.clone(), column.to_string())),
+                    "{table}.{column}: an enum field of KINDS without its CHECK"
+                );
+            }
+        }
+        assert_eq!(compared, 10);
+    }
+
+    #[pg_test]
+    fn every_enum_a_recorder_comment_lists_is_the_rust_enum() {
+        let mut compared = 0;
+        for (kind, _, recorder, payload, comment) in registry() {
+            if !payload {
+                continue;
+            }
+            let k = crate::validate::kind(&kind).unwrap();
+            let lists = comment_lists(&comment);
+            for f in k.fields {
+                if let crate::validate::Ty::Enum(values) = f.ty {
+                    let listed = lists
+                        .iter()
+                        .find(|(name, _)| name == f.name)
+                        .unwrap_or_else(|| panic!("{recorder}: its COMMENT lists no values of {}", f.name));
+                    assert_eq!(listed.1, values, "{recorder}: {} differs from KINDS", f.name);
+                    compared += 1;
+                }
+            }
+            for (name, _) in &lists {
+                assert!(
+                    k.fields.iter().any(|f| f.name == name && matches!(f.ty, crate::validate::Ty::Enum(_))),
+                    "{recorder}: its COMMENT lists values for {name}, which is no enum field of {kind}"
+                );
+            }
+        }
+        assert_eq!(compared, 12);
+    }
+
 }

@@ -73,8 +73,12 @@ tap_is "$(sql -d up_0_2_0 -c "select p.proconfig::text from pg_proc p where p.oi
 # The comparison catches a wrong upgrade script: one whose referral anchor cascades on delete.
 last_delta=$(ls sql/pilot_guardrails--*--"$current".sql | sort -V | tail -1)
 from=$(basename "$last_delta" | sed 's/^pilot_guardrails--\(.*\)--.*\.sql$/\1/')
-sed 's/references public.pilot_referral_events (id, pilot_cycle_id, source_org_id) on delete restrict;/references public.pilot_referral_events (id, pilot_cycle_id, source_org_id) on delete cascade;/' \
-    "$last_delta" > "$extdir/pilot_guardrails--$from--9.9.9-broken.sql"
+{
+    cat "$last_delta"
+    echo "alter table public.pilot_connection_events drop constraint referral_anchor_same_cycle_and_org,"
+    echo "    add constraint referral_anchor_same_cycle_and_org foreign key (referral_event_id, pilot_cycle_id, org_id)"
+    echo "    references public.pilot_referral_events (id, pilot_cycle_id, source_org_id) on delete cascade;"
+} > "$extdir/pilot_guardrails--$from--9.9.9-broken.sql"
 tap_ok $(cmp -s "$last_delta" "$extdir/pilot_guardrails--$from--9.9.9-broken.sql"; [ $? = 1 ]; echo $?) "the broken script differs from $(basename "$last_delta")"
 prepare up_broken "$from"
 sql -d up_broken -c "alter extension pilot_guardrails update to '9.9.9-broken'" >/dev/null

@@ -1,0 +1,689 @@
+-- pilot_guardrails 0.2.1 → 0.3.0 (in development: every change after the security release lands here).
+--
+-- A hand-written delta: what changed since sql/releases/pilot_guardrails--0.2.1.sql, and nothing
+-- else. The concern files (sql/00_…–90_…) describe the current version; tests/scenarios/upgrade.sh
+-- proves that every frozen release with rows, upgraded through the deltas, ends in exactly the
+-- schema of a fresh install.
+--   1. the registry of the kinds, pilot_private.kinds() (35_kinds.sql)
+--   2. the recorders: thin entries into one shared path, pilot_private.record_event (70_recorders.sql);
+--      the enum lists of their COMMENTs in one form, compared with Rust's KINDS by a test
+--   3. the privilege matrix and pilot_verify() read the tables and recorders from the registry
+--   4. privileges: exactly SPEC §2's matrix, as the last step
+-- Policies, host-row triggers and backups are generated from the registry too, into exactly the
+-- objects 0.2.1 has: nothing to change for them here.
+
+-- ---------------------------------------------------------------------------------------------
+-- 1. The registry of the kinds.
+
+create function pilot_private.kinds()
+returns table (
+    kind text,          -- the payload kind (pilot_validate's first argument), or metric_snapshot
+    payload boolean,    -- the recorder takes a jsonb payload validated as this kind
+    table_name text,    -- the pilot table it writes, in public
+    org_column text,    -- the table's organization column (SPEC §3); null: no organization
+    host_refs text[],   -- pairs (column, 'service' | 'organization') naming host rows (SPEC §2)
+    time_column text,   -- the event time (SPEC §11.3); null: the table has none
+    policy_shape text,  -- events | snapshots | decisions (SPEC §4)
+    recorder text       -- the function that writes it, as its regprocedure text without schema
+)
+    language sql immutable parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+    values
+        ('contact_attempt', true, 'pilot_contact_attempt_events', 'recorded_by_org_id',
+         '{service_id,service,recorded_by_org_id,organization}'::text[], 'attempted_at', 'events',
+         'pilot_record_contact_attempt(jsonb)'),
+        ('referral', true, 'pilot_referral_events', 'source_org_id',
+         '{target_service_id,service,source_org_id,organization}', 'created_at', 'events',
+         'pilot_record_referral(jsonb)'),
+        ('referral_update', true, 'pilot_referral_events', 'source_org_id',
+         '{target_service_id,service,source_org_id,organization}', 'created_at', 'events',
+         'pilot_update_referral(uuid,jsonb)'),
+        ('integration_feasibility', true, 'pilot_integration_feasibility_decisions', null,
+         '{}', 'created_at', 'decisions',
+         'pilot_record_integration_feasibility(jsonb)'),
+        ('connection', true, 'pilot_connection_events', 'org_id',
+         '{service_id,service,org_id,organization}', 'connected_at', 'events',
+         'pilot_record_connection(jsonb)'),
+        ('service_scope', true, 'pilot_service_scope', 'org_id',
+         '{service_id,service,org_id,organization}', null, 'events',
+         'pilot_record_service_scope(jsonb)'),
+        ('service_status', true, 'service_operational_status_events', 'org_id',
+         '{service_id,service,org_id,organization}', 'checked_at', 'events',
+         'pilot_record_service_status(jsonb)'),
+        ('data_decay_audit', true, 'pilot_data_decay_audits', 'org_id',
+         '{service_id,service,org_id,organization}', 'audited_at', 'events',
+         'pilot_record_data_decay_audit(jsonb)'),
+        ('preference_fit', true, 'pilot_preference_fit_events', 'org_id',
+         '{org_id,organization}', 'recorded_at', 'events',
+         'pilot_record_preference_fit(jsonb)'),
+        ('metric_snapshot', false, 'pilot_metric_snapshots', 'org_id',
+         '{org_id,organization}', 'calculated_at', 'snapshots',
+         'pilot_recompute_metrics(text,uuid)')
+$$;
+comment on function pilot_private.kinds() is
+    'The registry of the kinds (SPEC §3, §7): kind, table, organization column, host references, event time, policy shape and recorder. The recorders, host-row triggers, policies, backups, privileges and pilot_verify() derive from it.';
+
+-- ---------------------------------------------------------------------------------------------
+-- 2. The recorders' shared path, then the thin public entries.
+
+create or replace function pilot_private.check_caller_and_payload(fn text, kind text, payload jsonb) returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me uuid := pilot_private.uid();
+    backend boolean := pilot_private.is_backend();
+    issues jsonb;
+    n int;
+    org_field text;
+    org uuid;
+begin
+    -- 1. signed in
+    if not backend and me is null then
+        raise exception using errcode = '42501',
+            message = fn || ': not signed in (no user id in request.jwt.claims)';
+    end if;
+
+    -- 2. payload valid
+    issues := pilot_private.validate(kind, coalesce(payload, 'null'::jsonb));
+    n := pg_catalog.jsonb_array_length(issues);
+    if n > 0 then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s: invalid payload (%s issue%s)', fn, n, case when n = 1 then '' else 's' end),
+            detail = issues::text,
+            hint = 'DETAIL lists every issue as {"path", "code", "message"}; see pilot_validate().';
+    end if;
+
+    -- 3. the right to write for the payload's organization (a kind without one: app admins only)
+    if backend then
+        return me;
+    end if;
+    select k.org_column into org_field from pilot_private.kinds() k where k.kind = check_caller_and_payload.kind;
+    if org_field is null then
+        if not pilot_private.is_admin() then
+            raise exception using errcode = '42501',
+                message = fn || ': not allowed: integration feasibility decisions are recorded by app admins only';
+        end if;
+        return me;
+    end if;
+    org := (payload ->> org_field)::uuid;
+    if not (org = any (pilot_private.member_orgs(writers_only => true)) or pilot_private.is_admin()) then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format(
+                '%s: not allowed: the caller is not a writer (owner, admin or editor) of the organization in %s',
+                fn, org_field);
+    end if;
+    return me;
+end
+$$;
+comment on function pilot_private.check_caller_and_payload(text, text, jsonb) is
+    'Recorder steps 1-3 (SPEC §7): signed in, payload valid (22023 with the issue list), writer of the payload''s organization.';
+
+create function pilot_private.check_referral_update(fn text, referral_id uuid, payload jsonb) returns uuid
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    p record;
+    cur record;
+    problems jsonb := '[]';
+begin
+    select r.* into cur
+      from public.pilot_referral_events r
+     where r.id = referral_id and r.source_org_id = (payload ->> 'source_org_id')::uuid
+       for update;
+    if not found then
+        raise exception using errcode = 'PT404', message = fn || ': referral not found';
+    end if;
+    if cur.referral_state <> 'initiated' then
+        raise exception using errcode = 'PT409', message = fn || ': referral is already in a terminal state',
+            detail = pg_catalog.format('state %s; a terminal referral does not change again', cur.referral_state);
+    end if;
+    select * into p from pg_catalog.jsonb_populate_record(null::public.pilot_referral_events, payload);
+    if p.updated_at < cur.updated_at then
+        problems := problems || pg_catalog.jsonb_build_object('path', 'updated_at', 'code', 'rule_violation',
+            'message', 'updated_at must not be before the stored updated_at');
+    end if;
+    if p.updated_at < cur.created_at then
+        problems := problems || pg_catalog.jsonb_build_object('path', 'updated_at', 'code', 'rule_violation',
+            'message', 'updated_at must not be before the referral''s created_at');
+    end if;
+    if coalesce(p.terminal_at, cur.terminal_at) < cur.created_at then
+        problems := problems || pg_catalog.jsonb_build_object('path', 'terminal_at', 'code', 'rule_violation',
+            'message', 'terminal_at must not be before the referral''s created_at');
+    end if;
+    if pg_catalog.jsonb_array_length(problems) > 0 then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s: the update is inconsistent with the stored referral (%s issue%s)', fn,
+                                        pg_catalog.jsonb_array_length(problems),
+                                        case when pg_catalog.jsonb_array_length(problems) = 1 then '' else 's' end),
+            detail = problems::text;
+    end if;
+    return cur.id;
+end
+$$;
+comment on function pilot_private.check_referral_update(text, uuid, jsonb) is
+    'Recorder step 4 (SPEC §7), referral updates: the referral exists for the organization and is visible (PT404), is not terminal (PT409), and the update is consistent with it (22023 rule_violation). Locks the row.';
+
+create function pilot_private.check_connection_anchor(fn text, payload jsonb) returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    r record;
+    anchor_ok boolean;
+begin
+    select * into r from pg_catalog.jsonb_populate_record(null::public.pilot_connection_events, payload);
+    if r.contact_attempt_event_id is not null then
+        anchor_ok := exists (select 1 from public.pilot_contact_attempt_events a
+                              where a.id = r.contact_attempt_event_id and a.pilot_cycle_id = r.pilot_cycle_id
+                                and a.recorded_by_org_id = r.org_id);
+    else
+        anchor_ok := exists (select 1 from public.pilot_referral_events a
+                              where a.id = r.referral_event_id and a.pilot_cycle_id = r.pilot_cycle_id
+                                and a.source_org_id = r.org_id);
+    end if;
+    if not anchor_ok then
+        raise exception using errcode = '22023',
+            message = fn || ': invalid payload (1 issue)',
+            detail = pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                'path', case when r.contact_attempt_event_id is not null then 'contact_attempt_event_id' else 'referral_event_id' end,
+                'code', 'rule_violation',
+                'message', 'the anchor must be an event of the same pilot cycle and organization'))::text;
+    end if;
+end
+$$;
+comment on function pilot_private.check_connection_anchor(text, jsonb) is
+    'A connection''s anchor is an event of the same cycle and organization, visible to the caller (22023, code rule_violation).';
+
+create or replace function pilot_private.check_host_rows(kind text, payload jsonb) returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    refs text[];
+    i int;
+begin
+    select k.host_refs into refs from pilot_private.kinds() k where k.kind = check_host_rows.kind;
+    for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop
+        continue when payload ->> refs[i] is null;
+        if not pilot_private.host_row_exists(refs[i + 1], payload ->> refs[i]) then
+            raise exception using errcode = '23503',
+                message = pg_catalog.format('%s: no %s with this id exists (public.%s)', refs[i], refs[i + 1],
+                                            case refs[i + 1] when 'service' then 'services' else 'organizations' end);
+        end if;
+    end loop;
+end
+$$;
+comment on function pilot_private.check_host_rows(text, jsonb) is
+    'Recorder step 5 (SPEC §7): the services and organizations a payload names exist (23503 naming the field).';
+
+create function pilot_private.record_event(v_kind text, v_payload jsonb, v_referral_id uuid default null) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    fn text;
+    me uuid;
+    target uuid;
+    v jsonb;
+    stored jsonb;
+begin
+    select pg_catalog.split_part(k.recorder, '(', 1) into fn from pilot_private.kinds() k where k.kind = v_kind;
+    me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload);
+    if v_kind = 'referral_update' then
+        target := pilot_private.check_referral_update(fn, v_referral_id, v_payload);
+    elsif v_kind = 'connection' then
+        perform pilot_private.check_connection_anchor(fn, v_payload);
+    end if;
+    perform pilot_private.check_host_rows(v_kind, v_payload);
+
+    -- The row: the server-set values (SPEC §7: id, created_at where the table has it and the payload
+    -- does not carry it, created_by = the caller) and the defaults of optional fields, then the
+    -- payload, whose null means absent. `select *` writes every column, so the defaults are here;
+    -- keys a table lacks are ignored by jsonb_populate_record.
+    v := pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid(), 'created_at', pg_catalog.now(),
+                                       'referral_state', 'initiated', 'violations', '[]'::jsonb,
+                                       'compensating_controls', '[]'::jsonb)
+         || pg_catalog.jsonb_strip_nulls(v_payload)
+         || pg_catalog.jsonb_build_object('created_by', me);
+    case v_kind
+    when 'contact_attempt' then
+        insert into public.pilot_contact_attempt_events as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_contact_attempt_events, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'referral' then
+        insert into public.pilot_referral_events as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_referral_events, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'referral_update' then
+        -- absent optional fields keep their stored value
+        update public.pilot_referral_events as t
+           set referral_state = p.referral_state, updated_at = p.updated_at,
+               terminal_at = coalesce(p.terminal_at, t.terminal_at),
+               failure_reason_code = coalesce(p.failure_reason_code, t.failure_reason_code)
+          from pg_catalog.jsonb_populate_record(null::public.pilot_referral_events, v_payload) p
+         where t.id = target
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'integration_feasibility' then
+        insert into public.pilot_integration_feasibility_decisions as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_integration_feasibility_decisions, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'connection' then
+        insert into public.pilot_connection_events as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_connection_events, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'service_scope' then
+        -- recording a scoped service again updates its tier
+        insert into public.pilot_service_scope as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_service_scope, v)
+            on conflict (pilot_cycle_id, org_id, service_id) do update set sla_tier = excluded.sla_tier
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'service_status' then
+        insert into public.service_operational_status_events as t
+        select * from pg_catalog.jsonb_populate_record(null::public.service_operational_status_events, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'data_decay_audit' then
+        insert into public.pilot_data_decay_audits as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_data_decay_audits, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'preference_fit' then
+        insert into public.pilot_preference_fit_events as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_preference_fit_events, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    end case;
+    return stored;
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function pilot_private.record_event(text, jsonb, uuid) is
+    'The shared path of every recorder (SPEC §7): signed in, payload valid, writer of its organization, the referral update''s checks, host rows exist, then the write; returns the stored row. PT501 when storage is missing.';
+
+create or replace function public.pilot_record_contact_attempt(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp
+    return pilot_private.record_event('contact_attempt', $1);
+comment on function public.pilot_record_contact_attempt(jsonb) is
+$$Record how an attempt to reach a service turned out (POST events/contact-attempt).
+The request body is the event: {"pilot_cycle_id", "service_id", "recorded_by_org_id", "entity_key_hash" (SHA-256 hex), "attempt_channel" (phone | website | email | in_person | referral), "attempt_outcome" (connected | disconnected_number | no_response | intake_unavailable | invalid_routing | other_failure), "attempted_at" (RFC 3339), optional "resolved_at", "outcome_notes_code" (busy_signal | voicemail_only | eligibility_mismatch | hours_mismatch | capacity_full | unknown_failure)}. Codes only; keys such as notes or query are refused anywhere. Returns the stored row. Errors: 400 invalid payload (details list every issue), 401 not signed in, 403 not a writer of recorded_by_org_id, 409 unknown service or organization, 501 storage missing.$$;
+
+create or replace function public.pilot_record_referral(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp
+    return pilot_private.record_event('referral', $1);
+comment on function public.pilot_record_referral(jsonb) is
+$$Record a referral to a service (POST events/referral).
+The request body is the referral: {"pilot_cycle_id", "source_org_id", "target_service_id", "created_at", "updated_at", optional "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout; initiated by default, the last four are terminal and need "terminal_at"), "terminal_at", "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure; not while initiated)}. Returns the stored row with its id. Errors: 400, 401, 403 (not a writer of source_org_id), 409, 501.$$;
+
+create or replace function public.pilot_update_referral(referral_id uuid, payload jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp
+    return pilot_private.record_event('referral_update', payload, referral_id);
+comment on function public.pilot_update_referral(uuid, jsonb) is
+$$Move a referral to its next state (PATCH events/referral/{id}).
+payload: {"source_org_id" (the referral's organization), "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout), "updated_at" (not before the stored one), optional "terminal_at" (required for a terminal state), "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure)}. Absent optional fields keep their stored value. A terminal referral never changes again. Errors: 400 invalid or inconsistent, 401, 403 (not a writer of source_org_id), 404 referral not found or not visible (also when source_org_id is not the referral's), 409 already terminal, 501.$$;
+
+create or replace function public.pilot_record_integration_feasibility(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp
+    return pilot_private.record_event('integration_feasibility', $1);
+comment on function public.pilot_record_integration_feasibility(jsonb) is
+$$Record an integration feasibility decision (POST integration-feasibility). App admins only.
+The request body: {"decision" (go | conditional | blocked), "decision_date" (YYYY-MM-DD), "redline_checklist_version" (code, at most 50), "owners" (codes, at least one), optional "violations", "compensating_controls" (codes), "pilot_cycle_id"}. go means no violations; conditional needs a compensating control. created_by is the caller. Errors: 400, 401, 403 (not an admin), 501.$$;
+
+create or replace function public.pilot_record_connection(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp
+    return pilot_private.record_event('connection', $1);
+comment on function public.pilot_record_connection(jsonb) is
+$$Record that a person reached a service (source of M2, seconds to connection).
+The request body: {"pilot_cycle_id", "org_id", "service_id", "connected_at", and exactly one of "contact_attempt_event_id" / "referral_event_id" — an event of the same cycle and organization}. Errors: 400, 401, 403, 409, 501.$$;
+
+create or replace function public.pilot_record_service_scope(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp
+    return pilot_private.record_event('service_scope', $1);
+comment on function public.pilot_record_service_scope(jsonb) is
+$$Put a service in an organization's pilot scope with its freshness SLA tier (source of M4).
+The request body: {"pilot_cycle_id", "org_id", "service_id", "sla_tier" (crisis 24 h | high_demand 48 h | standard 168 h)}. Recording the same (cycle, org, service) again updates its tier. Errors: 400, 401, 403, 409, 501.$$;
+
+create or replace function public.pilot_record_service_status(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp
+    return pilot_private.record_event('service_status', $1);
+comment on function public.pilot_record_service_status(jsonb) is
+$$Record a check of a service's operational status (M4 counts the latest check per scoped service).
+The request body: {"pilot_cycle_id", "org_id", "service_id", "checked_at", "status_code" (available | temporarily_unavailable | closed | unknown)}. Errors: 400, 401, 403, 409, 501.$$;
+
+create or replace function public.pilot_record_data_decay_audit(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp
+    return pilot_private.record_event('data_decay_audit', $1);
+comment on function public.pilot_record_data_decay_audit(jsonb) is
+$$Record an audit of a listing's accuracy (source of M6, fatal error rate).
+The request body: {"pilot_cycle_id", "org_id", "service_id", "audited_at", "is_fatal", "verification_mode" (web_only | web_plus_call | provider_confirmation), "fatal_error_category" (wrong_or_disconnected_phone | invalid_or_defunct_intake_path | materially_incorrect_eligibility | service_closed_or_unavailable_but_listed_available; exactly when is_fatal)}. Errors: 400, 401, 403, 409, 501.$$;
+
+create or replace function public.pilot_record_preference_fit(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp
+    return pilot_private.record_event('preference_fit', $1);
+comment on function public.pilot_record_preference_fit(jsonb) is
+$$Record whether a person of a cohort preferred reaching services through the platform (source of M7).
+The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501.$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- 3. The privilege matrix and pilot_verify() from the registry.
+
+create or replace function pilot_private.privilege_matrix()
+returns table (object_kind text, object_name text, grantee text, privileges text)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    api constant text[] := array['authenticated', 'service_role'];
+    -- Called as the caller: the policies, CHECKs, triggers, recorders and the scorecard. The
+    -- recorders and the pilot tables come from the registry of the kinds (35_kinds.sql).
+    both_roles constant text[] := array[
+        'public.pilot_validate(text,jsonb)',
+        'public.pilot_disallowed_key_paths(jsonb)',
+        'public.bulk_update_service_status(text[],text,boolean,uuid)',
+        'public.pilot_scorecard(text,uuid,timestamp with time zone,numeric,numeric)',
+        'public.pilot_metric_history(text,uuid)',
+        'pilot_private.uid()',
+        'pilot_private.is_backend()',
+        'pilot_private.raise_storage_missing(text)',
+        'pilot_private.is_admin()',
+        'pilot_private.member_orgs(boolean)',
+        'pilot_private.host_row_exists(text,text)',
+        'pilot_private.is_code(text,integer)',
+        'pilot_private.are_codes(text[],integer)',
+        'pilot_private.validate(text,jsonb)',
+        'pilot_private.kinds()',
+        'pilot_private.record_event(text,jsonb,uuid)',
+        'pilot_private.check_caller_and_payload(text,text,jsonb)',
+        'pilot_private.check_referral_update(text,uuid,jsonb)',
+        'pilot_private.check_connection_anchor(text,jsonb)',
+        'pilot_private.check_host_rows(text,jsonb)',
+        'pilot_private.percentiles(bigint[],integer[])',
+        'pilot_private.rate(bigint,bigint)',
+        'pilot_private.scorecard_metrics(text,uuid,timestamp with time zone)',
+        'pilot_private.gate1(jsonb,numeric,numeric)',
+        'pilot_private.check_member(text,uuid,boolean)',
+        'pilot_private.utc_text(timestamp with time zone)'];
+    -- bulk_update_service_status (SPEC §5): the privileged part for signed-in users only, the
+    -- backend path's helpers for backend roles only.
+    authenticated_only constant text[] := array[
+        'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)'];
+    service_role_only constant text[] := array[
+        'pilot_private.check_bulk_update_args(text[],text,boolean)',
+        'pilot_private.apply_service_status(text[],text,boolean,uuid)',
+        'pilot_private.user_is_admin(uuid)',
+        'pilot_private.untrusted_triggers(regclass)',
+        'pilot_private.privilege_matrix()',
+        'public.pilot_verify()'];
+begin
+    return query
+        select 'function', f, r, 'EXECUTE' from pg_catalog.unnest(both_roles) f, pg_catalog.unnest(api) r
+        union all
+        select 'function', 'public.' || k.recorder, r, 'EXECUTE' from pilot_private.kinds() k, pg_catalog.unnest(api) r
+        union all
+        select 'function', f, 'authenticated', 'EXECUTE' from pg_catalog.unnest(authenticated_only) f
+        union all
+        select 'function', f, 'service_role', 'EXECUTE' from pg_catalog.unnest(service_role_only) f
+        -- Pilot tables: row-level security decides for authenticated; service_role bypasses it.
+        -- Never TRUNCATE, TRIGGER or REFERENCES.
+        union all
+        select distinct 'table', 'public.' || k.table_name, r, 'DELETE,INSERT,SELECT,UPDATE'
+          from pilot_private.kinds() k, pg_catalog.unnest(api) r;
+end
+$$;
+comment on function pilot_private.privilege_matrix() is
+    'What anon, authenticated and service_role hold on each object of the extension (SPEC §2); nothing else is granted. Used by reset_privileges() and pilot_verify().';
+
+create or replace function public.pilot_verify() returns table ("check" text, ok boolean, detail text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    -- The exact columns of each pilot table (SPEC §3), written out here, independently of the
+    -- tables; which tables there are, and the shape of their policies, come from the registry.
+    expected_columns constant jsonb := '{
+        "pilot_contact_attempt_events": "id,pilot_cycle_id,service_id,recorded_by_org_id,entity_key_hash,attempt_channel,attempt_outcome,attempted_at,resolved_at,outcome_notes_code,created_at",
+        "pilot_referral_events": "id,pilot_cycle_id,source_org_id,target_service_id,referral_state,created_at,updated_at,terminal_at,failure_reason_code",
+        "pilot_metric_snapshots": "id,pilot_cycle_id,org_id,metric_id,metric_value,numerator,denominator,calculated_at",
+        "pilot_integration_feasibility_decisions": "id,pilot_cycle_id,decision,decision_date,redline_checklist_version,violations,compensating_controls,owners,created_at,created_by",
+        "pilot_connection_events": "id,pilot_cycle_id,org_id,service_id,connected_at,contact_attempt_event_id,referral_event_id",
+        "pilot_service_scope": "id,pilot_cycle_id,org_id,service_id,sla_tier",
+        "service_operational_status_events": "id,pilot_cycle_id,org_id,service_id,checked_at,status_code",
+        "pilot_data_decay_audits": "id,pilot_cycle_id,org_id,service_id,audited_at,is_fatal,fatal_error_category,verification_mode",
+        "pilot_preference_fit_events": "id,pilot_cycle_id,org_id,cohort_label,recorded_at,preferred_via_platform"}';
+    -- the policies of each shape (SPEC §4): name, command (r a w d)
+    shape_policies constant jsonb := '{
+        "events":    [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_writers_update", "w"], ["pilot_admins_delete", "d"]],
+        "snapshots": [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]],
+        "decisions": [["pilot_admins_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]]}';
+    -- table, policy, command
+    expected_policies text[][];
+    tables text[];
+    i int;
+    t text;
+    rel regclass;
+    actual text;
+    missing text;
+    extra text;
+    bad text;
+    ext oid := (select e.oid from pg_catalog.pg_extension e where e.extname = 'pilot_guardrails');
+begin
+    select pg_catalog.array_agg(k.table_name order by k.table_name),
+           pg_catalog.array_agg(array[k.table_name, p ->> 0, p ->> 1] order by k.table_name, p ->> 1)
+      into tables, expected_policies
+      from (select distinct r.table_name, r.policy_shape from pilot_private.kinds() r) k,
+           pg_catalog.jsonb_array_elements(shape_policies -> k.policy_shape) p;
+    select pg_catalog.array_agg(x order by x) into tables from (select distinct pg_catalog.unnest(tables) x) u;
+
+    "check" := 'the registry of the kinds names exactly the nine pilot tables';
+    ok := tables = (select pg_catalog.array_agg(x order by x) from pg_catalog.jsonb_object_keys(expected_columns) x);
+    detail := case when ok then 'as specified' else 'registry: ' || pg_catalog.array_to_string(tables, ', ') end;
+    return next;
+
+    foreach t in array tables loop
+        rel := pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(t));
+        "check" := 'table public.' || t || ' exists';
+        ok := rel is not null;
+        detail := case when ok then 'present' else 'missing' end;
+        return next;
+        continue when rel is null;
+
+        "check" := 'row-level security enabled on ' || t;
+        select c.relrowsecurity into ok from pg_catalog.pg_class c where c.oid = rel;
+        detail := case when ok then 'enabled' else 'DISABLED: every signed-in user could read and write every row' end;
+        return next;
+
+        "check" := 'columns of ' || t || ' are exactly the spec''s';
+        select pg_catalog.string_agg(a.attname::text, ',' order by a.attname) into actual
+          from pg_catalog.pg_attribute a where a.attrelid = rel and a.attnum > 0 and not a.attisdropped;
+        select pg_catalog.string_agg(x, ',' order by x) into missing
+          from pg_catalog.unnest(pg_catalog.string_to_array(expected_columns ->> t, ',')) x
+         where x <> all (pg_catalog.string_to_array(actual, ','));
+        select pg_catalog.string_agg(x, ',' order by x) into extra
+          from pg_catalog.unnest(pg_catalog.string_to_array(actual, ',')) x
+         where x <> all (pg_catalog.string_to_array(expected_columns ->> t, ','));
+        ok := missing is null and extra is null;
+        detail := case when ok then 'as specified'
+                       else pg_catalog.concat_ws('; ', 'missing: ' || missing, 'not in the spec: ' || extra) end;
+        return next;
+
+        "check" := 'no privacy-forbidden column in ' || t;
+        select pg_catalog.array_to_string(public.pilot_disallowed_key_paths(pg_catalog.jsonb_object_agg(a.attname, 1)), ', ')
+          into bad
+          from pg_catalog.pg_attribute a where a.attrelid = rel and a.attnum > 0 and not a.attisdropped;
+        ok := coalesce(bad, '') = '';
+        detail := case when ok then 'none' else 'forbidden: ' || bad end;
+        return next;
+
+        "check" := 'anon holds no privilege on ' || t;
+        ok := not (pg_catalog.has_table_privilege('anon', rel, 'select, insert, update, delete, truncate, references, trigger')
+                   or pg_catalog.has_any_column_privilege('anon', rel, 'select, insert, update, references'));
+        detail := case when ok then 'none' else 'anon has a privilege on this table' end;
+        return next;
+    end loop;
+
+    for i in 1 .. pg_catalog.array_length(expected_policies, 1) loop
+        "check" := pg_catalog.format('policy %s on %s (%s, TO authenticated)', expected_policies[i][2], expected_policies[i][1],
+                                     case expected_policies[i][3] when 'r' then 'SELECT' when 'a' then 'INSERT'
+                                                                   when 'w' then 'UPDATE' else 'DELETE' end);
+        select pg_catalog.format('%s %s', p.polcmd, p.polroles::regrole[]::text) into actual
+          from pg_catalog.pg_policy p
+         where p.polrelid = pg_catalog.to_regclass('public.' || expected_policies[i][1]) and p.polname = expected_policies[i][2];
+        ok := coalesce(actual = expected_policies[i][3] || ' {authenticated}', false);
+        detail := case when actual is null then 'missing' when ok then 'present' else 'wrong command or roles: ' || actual end;
+        return next;
+    end loop;
+
+    "check" := 'hardened public.bulk_update_service_status is installed, SECURITY INVOKER';
+    select pg_catalog.format('%s member:%s', p.prosecdef,
+                             exists (select 1 from pg_catalog.pg_depend d where d.objid = p.oid and d.deptype = 'e' and d.refobjid = ext))
+      into actual
+      from pg_catalog.pg_proc p
+     where p.oid = pg_catalog.to_regprocedure('public.bulk_update_service_status(text[],text,boolean,uuid)');
+    ok := coalesce(actual = 'f member:t', false);
+    detail := case when ok then 'present' when actual is null then 'missing' else 'not the extension''s hardened function: ' || actual end;
+    return next;
+
+    "check" := 'its privileged part is SECURITY DEFINER with search_path pg_catalog, pg_temp outside public';
+    select pg_catalog.format('%s %s %s', p.pronamespace::regnamespace, p.prosecdef, p.proconfig) into actual
+      from pg_catalog.pg_proc p
+     where p.oid = pg_catalog.to_regprocedure('pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)');
+    ok := coalesce(actual = 'pilot_private t {"search_path=pg_catalog, pg_temp"}', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+
+    "check" := 'bulk_update_service_status grants: authenticated and service_role, never anon or PUBLIC';
+    bad := null;
+    select pg_catalog.string_agg(x, ', ') into bad from (
+        select pg_catalog.format('%s: %s', f, r) as x
+          from pg_catalog.unnest(array['public.bulk_update_service_status(text[],text,boolean,uuid)',
+                                       'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)']) f,
+               pg_catalog.unnest(array['anon', 'authenticated', 'service_role']) r
+         where pg_catalog.to_regprocedure(f) is not null
+           and pg_catalog.has_function_privilege(r, pg_catalog.to_regprocedure(f), 'execute')
+               <> case when r = 'anon' then false
+                       when f like 'pilot_private%' then r = 'authenticated'
+                       else true end
+        union all
+        select pg_catalog.format('%s: PUBLIC', f)
+          from pg_catalog.unnest(array['public.bulk_update_service_status(text[],text,boolean,uuid)',
+                                       'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)']) f
+         where exists (select 1 from pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+                        where p.oid = pg_catalog.to_regprocedure(f) and a.grantee = 0 and a.privilege_type = 'EXECUTE')) s;
+    ok := bad is null;
+    detail := coalesce('wrong: ' || bad, 'as specified');
+    return next;
+
+    "check" := 'nothing anon can execute is SECURITY DEFINER';
+    select pg_catalog.string_agg(p.oid::regprocedure::text, ', ' order by 1) into bad
+      from pg_catalog.pg_depend d join pg_catalog.pg_proc p on p.oid = d.objid
+     where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_proc'::regclass and p.prosecdef
+       and pg_catalog.has_function_privilege('anon', p.oid, 'execute');
+    ok := bad is null;
+    detail := coalesce('executable by anon: ' || bad, 'none');
+    return next;
+
+    -- SPEC §2, name resolution: pg_temp last on every function, SECURITY DEFINER or not (an invoker
+    -- helper called from definer code runs as the owner too).
+    "check" := 'every function of the extension has search_path pg_catalog, pg_temp';
+    select pg_catalog.string_agg(p.oid::regprocedure::text, ', ' order by 1) into bad
+      from pg_catalog.pg_depend d join pg_catalog.pg_proc p on p.oid = d.objid
+     where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_proc'::regclass
+       and not coalesce('search_path=pg_catalog, pg_temp' = any (p.proconfig), false);
+    ok := bad is null;
+    detail := coalesce('another or no search_path: ' || bad, 'all fixed');
+    return next;
+
+    -- SPEC §2, privileges: the ACLs of PUBLIC and the API roles are exactly the matrix.
+    "check" := 'function privileges of PUBLIC, anon, authenticated and service_role are exactly the matrix';
+    select pg_catalog.string_agg(x, '; ' order by x) into bad from (
+        select pg_catalog.format('%s: %s holds %s, expected %s', f.fn, f.name,
+                                 coalesce(f.held, 'nothing'), coalesce(f.expected, 'nothing')) as x
+          from (select p.oid::regprocedure::text as fn, g.name,
+                       (select 'EXECUTE' from pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))) a
+                         where a.grantee = g.oid and a.privilege_type = 'EXECUTE') as held,
+                       (select m.privileges from pilot_private.privilege_matrix() m
+                         where m.object_kind = 'function' and m.object_name = p.oid::regprocedure::text and m.grantee = g.name) as expected
+                  from pg_catalog.pg_depend d join pg_catalog.pg_proc p on p.oid = d.objid,
+                       (select 0::oid as oid, 'PUBLIC' as name union all
+                        select r.oid, r.rolname::text from pg_catalog.pg_roles r
+                         where r.rolname in ('anon', 'authenticated', 'service_role')) g
+                 where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_proc'::regclass) f
+         where f.held is distinct from f.expected) s;
+    ok := bad is null;
+    detail := coalesce('wrong: ' || bad, 'as specified');
+    return next;
+
+    "check" := 'table privileges of PUBLIC, anon, authenticated and service_role are exactly the matrix (never TRUNCATE, TRIGGER, REFERENCES)';
+    select pg_catalog.string_agg(x, '; ' order by x) into bad from (
+        select pg_catalog.format('%s: %s holds %s, expected %s', f.rel, f.name,
+                                 coalesce(f.held, 'nothing'), coalesce(f.expected, 'nothing')) as x
+          from (select c.oid::regclass::text as rel, g.name,
+                       (select pg_catalog.string_agg(a.privilege_type, ',' order by a.privilege_type)
+                          from pg_catalog.aclexplode(coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))) a
+                         where a.grantee = g.oid) as held,
+                       (select m.privileges from pilot_private.privilege_matrix() m
+                         where m.object_kind = 'table' and m.object_name = c.oid::regclass::text and m.grantee = g.name) as expected
+                  from pg_catalog.pg_depend d join pg_catalog.pg_class c on c.oid = d.objid,
+                       (select 0::oid as oid, 'PUBLIC' as name union all
+                        select r.oid, r.rolname::text from pg_catalog.pg_roles r
+                         where r.rolname in ('anon', 'authenticated', 'service_role')) g
+                 where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_class'::regclass
+                   and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')) f
+         where f.held is distinct from f.expected
+        union all
+        select pg_catalog.format('%s.%s: column privileges %s', a.attrelid::regclass, a.attname, a.attacl)
+          from pg_catalog.pg_depend d join pg_catalog.pg_attribute a on a.attrelid = d.objid
+         where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_class'::regclass
+           and a.attnum > 0 and a.attacl is not null) s;
+    ok := bad is null;
+    detail := coalesce('wrong: ' || bad, 'as specified');
+    return next;
+
+    -- SPEC §2, triggers of others: a trigger function runs as whoever writes, a superuser included.
+    "check" := 'no trigger on a pilot table that the extension did not create';
+    select pg_catalog.string_agg(pg_catalog.format('%s on %s', t.tgname, t.tgrelid::regclass), ', ' order by 1) into bad
+      from pg_catalog.pg_depend d join pg_catalog.pg_trigger t on t.tgrelid = d.objid
+     where d.refobjid = ext and d.deptype = 'e' and d.classid = 'pg_catalog.pg_class'::regclass and not t.tgisinternal
+       and not exists (select 1 from pg_catalog.pg_depend f
+                        where f.classid = 'pg_catalog.pg_proc'::regclass and f.objid = t.tgfoid
+                          and f.refobjid = ext and f.deptype = 'e');
+    ok := bad is null;
+    detail := coalesce('foreign triggers: ' || bad, 'none');
+    return next;
+
+    "check" := 'no API role holds TRIGGER on public.services';
+    if pg_catalog.to_regclass('public.services') is null then
+        ok := true;
+        detail := 'public.services does not exist';
+    else
+        select pg_catalog.string_agg(r, ', ' order by r) into bad
+          from pg_catalog.unnest(array['anon', 'authenticated', 'service_role']) r
+         where pg_catalog.has_table_privilege(r, 'public.services'::regclass, 'trigger');
+        ok := bad is null;
+        detail := coalesce('held by ' || bad || ': revoke trigger on public.services from anon, authenticated, service_role', 'none');
+    end if;
+    return next;
+
+    "check" := 'no trigger on public.services whose function an API role owns or that lives in a temporary schema';
+    bad := pg_catalog.array_to_string(pilot_private.untrusted_triggers('public.services'), ', ');
+    ok := coalesce(bad, '') = '';
+    detail := case when ok then 'none' else 'bulk_update_service_status refuses while these are enabled: ' || bad end;
+    return next;
+
+    "check" := 'the drop guard is in place';
+    select pg_catalog.string_agg(pg_catalog.format('%s %s', e.evtname, e.evtenabled), ', ' order by e.evtname) into actual
+      from pg_catalog.pg_event_trigger e where e.evtname like 'pilot_guardrails_drop_guard_%';
+    ok := coalesce(actual = 'pilot_guardrails_drop_guard_1_inspect O, pilot_guardrails_drop_guard_2_enforce O', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+end
+$$;
+comment on function public.pilot_verify() is
+$$Read-only verification of the installed pilot objects, one row per check.
+Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part, grants), the search path pg_catalog, pg_temp on every function, the privileges of PUBLIC, anon, authenticated and service_role (exactly the matrix), triggers the extension did not create on pilot tables, TRIGGER privilege and untrusted triggers on public.services, and the drop guard. For database owners and service_role.$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- 4. Privileges, last (SPEC §2).
+
+select pilot_private.reset_privileges();
