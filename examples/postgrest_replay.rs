@@ -6,10 +6,7 @@
 //! Each input line is a JSON object: {"label", "method": "POST"|"GET", "fn", "jwt" (optional),
 //! "body" (POST) or "query" (GET, an object)}. Lines starting with '#' are skipped.
 
-#[path = "../tests/support/postgrest.rs"]
-mod postgrest;
-
-use postgrest::{Method, PostgRest, Request};
+use pilot_replay::{Method, PostgRest, Request};
 use serde_json::Value;
 use std::io::BufRead;
 

@@ -12,11 +12,8 @@
 //! whose commit was in flight when the server died may be stored without an acknowledgement.
 //! Prints one line of `key=value` figures; exits 1 when a promise is broken.
 
-#[path = "../tests/support/postgrest.rs"]
-mod postgrest;
-
+use pilot_replay::{PostgRest, Request};
 use postgres::{Client, NoTls};
-use postgrest::{PostgRest, Request};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +38,7 @@ fn payload(cycle: &str, client: usize, i: u64) -> (Value, &'static str) {
     let mut p = json!({
         "pilot_cycle_id": cycle, "service_id": "svc-shelter", "recorded_by_org_id": ORG_A,
         "entity_key_hash": format!("{:064x}", (client as u64) << 40 | (i % 997)),
-        "attempt_channel": "phone", "attempt_outcome": if i % 3 == 0 { "no_response" } else { "connected" },
+        "attempt_channel": "phone", "attempt_outcome": if i.is_multiple_of(3) { "no_response" } else { "connected" },
         "attempted_at": format!("2026-06-{:02}T{:02}:{:02}:{:02}Z", 1 + (i % 28), i % 24, (i / 24) % 60, client % 60),
     });
     match i % 10 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, side by side in one run (not part of the test command). Builds in release mode with
-# the bench-only cargo feature, starts its own throwaway cluster, and prints one table of ratios
+# the bench-only library (bench/ext), starts its own throwaway cluster, and prints one table of ratios
 # (medians of several rounds, with min–max), then the scorecard comparison of bench/scorecard.sh.
 #   scripts/bench.sh [--rounds N] [--pgbench-seconds S] [--scorecard-scale X]
 set -euo pipefail
@@ -16,9 +16,11 @@ done
 n() { awk -v s="$SCALE" -v n="$1" 'BEGIN { printf "%d", s * n }'; }
 
 scripts/setup.sh
-echo "building (release, feature bench)…"
-install_extension --release --features bench
-cargo build --quiet --release --features bench --example bench --example bench_scorecard
+echo "building (release; the bench-only functions are a library of their own, bench/ext)…"
+install_extension --release
+cargo build --quiet --release -p pilot_guardrails_bench
+cargo build --quiet --release --example bench --example bench_scorecard
+install -m 755 target/release/libpilot_guardrails_bench.so "$("$PG_BIN/pg_config" --pkglibdir)/pilot_guardrails_bench.so"
 cluster_start bench
 trap cluster_stop EXIT
 psql_q -c "alter system set shared_buffers = '1GB'" -c "alter system set work_mem = '64MB'" \

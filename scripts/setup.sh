@@ -25,6 +25,12 @@ if ! cargo pgrx --version 2>/dev/null | grep -q ' 0\.18\.0$'; then
     cargo install cargo-pgrx --version 0.18.0 --locked --quiet
 fi
 
+# The fuzz target must keep building (scripts/test.sh: `cargo fuzz build`); -s none on this stable toolchain.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "setup: installing cargo-fuzz (about 1 minute)"
+    cargo install cargo-fuzz --locked --quiet
+fi
+
 if ! grep -qs "pg15 = \"$PG_CONFIG\"" "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
     echo "setup: cargo pgrx init --pg15 $PG_CONFIG"
     cargo pgrx init --pg15 "$PG_CONFIG" >/dev/null

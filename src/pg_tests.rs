@@ -144,7 +144,7 @@ mod tests {
             validate("preference_fit", r#""just a string""#),
             r#"[{"code": "wrong_type", "path": "", "message": "the payload must be a JSON object"}]"#
         );
-        assert_eq!(validate("preference_fit", "null").len() > 2, true);
+        assert!(validate("preference_fit", "null").len() > 2);
     }
 
     #[pg_test]
@@ -185,7 +185,9 @@ mod tests {
 
     /// One query's single `json` text result, parsed.
     fn json(query: &str) -> serde_json::Value {
-        let text = Spi::get_one::<String>(query).expect("spi").expect("not null");
+        let text = Spi::get_one::<String>(query)
+            .expect("spi")
+            .expect("not null");
         serde_json::from_str(&text).expect("json")
     }
 
@@ -215,9 +217,9 @@ mod tests {
             if t != table {
                 continue;
             }
-            if let Some(k) = crate::validate::kind(&kind) {
+            if let Some(k) = pilot_guardrails_core::validate::kind(&kind) {
                 for f in k.fields {
-                    if let crate::validate::Ty::Enum(values) = f.ty {
+                    if let pilot_guardrails_core::validate::Ty::Enum(values) = f.ty {
                         out.insert(f.name, values.to_vec());
                     }
                 }
@@ -268,7 +270,7 @@ mod tests {
             .map(|r| r.0)
             .collect();
         sql.sort();
-        let mut rust: Vec<String> = crate::validate::KINDS
+        let mut rust: Vec<String> = pilot_guardrails_core::validate::KINDS
             .iter()
             .map(|k| k.name.to_string())
             .collect();
@@ -282,7 +284,7 @@ mod tests {
         assert!(
             validate_comment.contains(&format!(
                 "kind is one of {};",
-                crate::validate::kind_names()
+                pilot_guardrails_core::validate::kind_names()
             )),
             "pilot_validate's COMMENT lists the kinds of KINDS"
         );
@@ -307,10 +309,13 @@ mod tests {
             if table == "pilot_metric_snapshots" && column == "metric_id" {
                 continue; // not a payload field: pilot_recompute_metrics writes it
             }
-            let expected = rust
-                .get(column.as_str())
-                .unwrap_or_else(|| panic!("{table}.{column}: an enum CHECK for no enum field of KINDS"));
-            assert_eq!(&values, expected, "{table}.{column}: the CHECK and KINDS differ");
+            let expected = rust.get(column.as_str()).unwrap_or_else(|| {
+                panic!("{table}.{column}: an enum CHECK for no enum field of KINDS")
+            });
+            assert_eq!(
+                &values, expected,
+                "{table}.{column}: the CHECK and KINDS differ"
+            );
             seen.insert((table.to_string(), column));
             compared += 1;
         }
@@ -333,26 +338,31 @@ mod tests {
             if !payload {
                 continue;
             }
-            let k = crate::validate::kind(&kind).unwrap();
+            let k = pilot_guardrails_core::validate::kind(&kind).unwrap();
             let lists = comment_lists(&comment);
             for f in k.fields {
-                if let crate::validate::Ty::Enum(values) = f.ty {
+                if let pilot_guardrails_core::validate::Ty::Enum(values) = f.ty {
                     let listed = lists
                         .iter()
                         .find(|(name, _)| name == f.name)
-                        .unwrap_or_else(|| panic!("{recorder}: its COMMENT lists no values of {}", f.name));
-                    assert_eq!(listed.1, values, "{recorder}: {} differs from KINDS", f.name);
+                        .unwrap_or_else(|| {
+                            panic!("{recorder}: its COMMENT lists no values of {}", f.name)
+                        });
+                    assert_eq!(
+                        listed.1, values,
+                        "{recorder}: {} differs from KINDS",
+                        f.name
+                    );
                     compared += 1;
                 }
             }
             for (name, _) in &lists {
                 assert!(
-                    k.fields.iter().any(|f| f.name == name && matches!(f.ty, crate::validate::Ty::Enum(_))),
+                    k.fields.iter().any(|f| f.name == name && matches!(f.ty, pilot_guardrails_core::validate::Ty::Enum(_))),
                     "{recorder}: its COMMENT lists values for {name}, which is no enum field of {kind}"
                 );
             }
         }
         assert_eq!(compared, 12);
     }
-
 }

@@ -6,11 +6,8 @@
 //! it and sets PILOT_REPLAY_DSN (authenticator) and PILOT_ADMIN_DSN (superuser). Without them the
 //! tests are skipped with a message (they are not part of the plain `cargo test` layer).
 
-#[path = "support/postgrest.rs"]
-mod postgrest;
-
+use pilot_replay::{PostgRest, Request, Response};
 use postgres::{Client, NoTls};
-use postgrest::{PostgRest, Request, Response};
 use serde_json::{json, Value};
 
 const ORG_A: &str = "a0000000-0000-4000-8000-00000000000a";

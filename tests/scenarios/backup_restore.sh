@@ -3,6 +3,7 @@
 # database with every host and pilot row, and a working extension — although pg_dump restores
 # CREATE EXTENSION before any of the host's tables. Checked on the Supabase-shaped host fixture
 # and on a bootstrapped vanilla database.
+set -euo pipefail
 . "$(dirname "$0")/../lib/tap.sh"
 work=$(mktemp -d /var/tmp/pilot_guardrails-dump.XXXXXX)
 trap 'rm -rf "$work"; for d in bk_host bk_host_restored bk_vanilla bk_vanilla_restored; do dropdb --if-exists "$d" >/dev/null 2>&1; done' EXIT
@@ -12,8 +13,9 @@ pilot="select (test_support.pilot_snapshot())::text"
 
 round_trip() { # <label> <source db>
     local label=$1 src=$2 dst="$2_restored"
-    pg_dump -Fc -d "$src" -f "$work/$src.dump"
-    tap_ok $? "$label: pg_dump succeeds"
+    local rc=0
+    pg_dump -Fc -d "$src" -f "$work/$src.dump" || rc=$?
+    tap_ok $rc "$label: pg_dump succeeds"
     # The dump puts CREATE EXTENSION before the host's tables (the reason for SPEC §2's first rule).
     local ext_pos tbl_pos
     ext_pos=$(pg_restore -l "$work/$src.dump" | grep -n ' EXTENSION - pilot_guardrails' | head -1 | cut -d: -f1)
@@ -21,8 +23,9 @@ round_trip() { # <label> <source db>
     tap_ok $([ -n "$ext_pos" ] && [ -n "$tbl_pos" ] && [ "$ext_pos" -lt "$tbl_pos" ]; echo $?) \
         "$label: the dump creates the extension (entry $ext_pos) before the services table (entry $tbl_pos)"
     createdb "$dst"
-    pg_restore --exit-on-error -d "$dst" "$work/$src.dump" 2>"$work/$src.err"
-    tap_ok $? "$label: pg_restore into an empty database succeeds"
+    rc=0
+    pg_restore --exit-on-error -d "$dst" "$work/$src.dump" 2>"$work/$src.err" || rc=$?
+    tap_ok $rc "$label: pg_restore into an empty database succeeds"
     tap_is "$(cat "$work/$src.err")" "" "$label: pg_restore reports nothing"
     tap_is "$(sql -d "$dst" -c "$snapshot")" "$(sql -d "$src" -c "$snapshot")" \
         "$label: every host row, policy, grant and column is back, identical"

@@ -11,8 +11,6 @@
 //! PostgREST's table (§2). Functions are resolved from a schema cache built the way PostgREST
 //! builds it (§1, "Resolution happens in the schema cache").
 
-#![allow(dead_code)]
-
 use postgres::types::Type;
 use postgres::{Client, NoTls};
 use serde_json::{json, Map, Value};

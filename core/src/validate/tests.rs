@@ -5,6 +5,7 @@ use crate::events::testing::{events_of, OwnedEvent};
 use crate::events::Event;
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 
 fn run(kind_name: &str, payload: &Value) -> Vec<Issue> {
     let evs = events_of(payload);
@@ -17,7 +18,10 @@ fn run(kind_name: &str, payload: &Value) -> Vec<Issue> {
 }
 
 fn pairs(issues: &[Issue]) -> Vec<(String, &'static str)> {
-    issues.iter().map(|i| (i.path.clone(), i.code)).collect()
+    issues
+        .iter()
+        .map(|i| (i.path.clone(), i.code.as_str()))
+        .collect()
 }
 
 fn p(path: &str, code: &'static str) -> (String, &'static str) {

@@ -1,5 +1,5 @@
-//! Bench-only functions (cargo feature `bench`, never in the shipped extension), declared by
-//! `bench/functions.sql` for scripts/bench.sh:
+//! Bench-only functions for scripts/bench.sh, in a library of their own (`pilot_guardrails_bench.so`,
+//! never part of the shipped extension), declared by `bench/functions.sql`:
 //! - `bench_jsonschema_is_valid(jsonb) → bool` and `bench_jsonschema_errors(jsonb) → text[]`: JSON
 //!   Schema validation with the `jsonschema` crate (the engine supabase/pg_jsonschema wraps), its
 //!   input read the way pg_jsonschema reads it (pgrx `JsonB`: text, then `serde_json`), against a
@@ -7,11 +7,13 @@
 //! - `bench_validate_serde(kind text, jsonb) → jsonb`: our validator fed through that same serde
 //!   round trip instead of the binary `jsonb` reader, to measure the difference.
 
-use crate::{events::testing::events_of, issues, validate};
 use pgrx::prelude::*;
-use pgrx::{pg_sys, JsonB};
+use pgrx::JsonB;
+use pilot_guardrails_core::{events::testing::events_of, issues, validate};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
+
+::pgrx::pg_module_magic!();
 
 fn schema() -> &'static jsonschema::Validator {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
@@ -42,52 +44,28 @@ fn schema() -> &'static jsonschema::Validator {
     })
 }
 
-finfo_v1!(pg_finfo_bench_jsonschema_is_valid);
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn bench_jsonschema_is_valid(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    unsafe {
-        let doc: JsonB = pgrx::fcinfo::pg_getarg(fcinfo, 0).expect("strict");
-        schema().is_valid(&doc.0).into_datum().expect("bool")
-    }
+#[pg_extern(immutable, strict)]
+fn bench_jsonschema_is_valid(doc: JsonB) -> bool {
+    schema().is_valid(&doc.0)
 }
 
-finfo_v1!(pg_finfo_bench_jsonschema_errors);
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn bench_jsonschema_errors(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    unsafe {
-        let doc: JsonB = pgrx::fcinfo::pg_getarg(fcinfo, 0).expect("strict");
-        let errors: Vec<String> = schema()
-            .iter_errors(&doc.0)
-            .map(|e| e.to_string())
-            .collect();
-        errors.into_datum().expect("array")
-    }
+#[pg_extern(immutable, strict)]
+fn bench_jsonschema_errors(doc: JsonB) -> Vec<String> {
+    schema()
+        .iter_errors(&doc.0)
+        .map(|e| e.to_string())
+        .collect()
 }
 
-finfo_v1!(pg_finfo_bench_validate_serde);
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn bench_validate_serde(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    unsafe {
-        let kind: &str = pgrx::fcinfo::pg_getarg(fcinfo, 0).expect("strict");
-        let doc: JsonB = pgrx::fcinfo::pg_getarg(fcinfo, 1).expect("strict");
-        let evs = events_of(&doc.0);
-        let size = serde_json::to_string(&doc.0).map(|s| s.len()).unwrap_or(0);
-        let found = validate::validate(
-            validate::kind(kind).expect("kind"),
-            size,
-            evs.iter().map(|e| e.borrow()),
-            &mut || {},
-        );
-        let out: Value = serde_json::from_str(&issues::to_json(&found)).unwrap_or(Value::Null);
-        JsonB(out).into_datum().expect("jsonb")
-    }
+#[pg_extern(immutable, strict)]
+fn bench_validate_serde(kind: &str, doc: JsonB) -> JsonB {
+    let evs = events_of(&doc.0);
+    let size = serde_json::to_string(&doc.0).map(|s| s.len()).unwrap_or(0);
+    let found = validate::validate(
+        validate::kind(kind).expect("kind"),
+        size,
+        evs.iter().map(|e| e.borrow()),
+        &mut || {},
+    );
+    JsonB(serde_json::from_str(&issues::to_json(&found)).unwrap_or(Value::Null))
 }

@@ -28,7 +28,7 @@ pub fn jsonb_key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-#[cfg(any(test, feature = "bench", fuzzing))]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing {
     //! A `serde_json::Value` as the event stream `jsonb` would give: for tests, the fuzz target,
     //! and the bench that measures the serde round trip against the binary reader.

@@ -7,12 +7,82 @@ pub const MAX_ISSUES: usize = 100;
 /// under 16 KB however many issues a payload has and however deep they are (SPEC §6).
 pub const MAX_ISSUES_JSON_BYTES: usize = 16_000;
 
+/// The fixed vocabulary of issue codes (README, "Issue codes"): every issue carries one of these,
+/// never a string written at the place that reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IssueCode {
+    DisallowedPrivacyKey,
+    UnknownKey,
+    MissingKey,
+    WrongType,
+    InvalidEnum,
+    InvalidCode,
+    InvalidUuid,
+    InvalidHash,
+    InvalidTimestamp,
+    InvalidDate,
+    TooLong,
+    TooFewItems,
+    RuleViolation,
+    PayloadTooLarge,
+    TooManyIssues,
+}
+
+impl IssueCode {
+    /// Every code, in README's order.
+    pub const ALL: [IssueCode; 15] = [
+        IssueCode::DisallowedPrivacyKey,
+        IssueCode::UnknownKey,
+        IssueCode::MissingKey,
+        IssueCode::WrongType,
+        IssueCode::InvalidEnum,
+        IssueCode::InvalidCode,
+        IssueCode::InvalidUuid,
+        IssueCode::InvalidHash,
+        IssueCode::InvalidTimestamp,
+        IssueCode::InvalidDate,
+        IssueCode::TooLong,
+        IssueCode::TooFewItems,
+        IssueCode::RuleViolation,
+        IssueCode::PayloadTooLarge,
+        IssueCode::TooManyIssues,
+    ];
+
+    /// The code as it appears in an issue's `"code"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IssueCode::DisallowedPrivacyKey => "disallowed_privacy_key",
+            IssueCode::UnknownKey => "unknown_key",
+            IssueCode::MissingKey => "missing_key",
+            IssueCode::WrongType => "wrong_type",
+            IssueCode::InvalidEnum => "invalid_enum",
+            IssueCode::InvalidCode => "invalid_code",
+            IssueCode::InvalidUuid => "invalid_uuid",
+            IssueCode::InvalidHash => "invalid_hash",
+            IssueCode::InvalidTimestamp => "invalid_timestamp",
+            IssueCode::InvalidDate => "invalid_date",
+            IssueCode::TooLong => "too_long",
+            IssueCode::TooFewItems => "too_few_items",
+            IssueCode::RuleViolation => "rule_violation",
+            IssueCode::PayloadTooLarge => "payload_too_large",
+            IssueCode::TooManyIssues => "too_many_issues",
+        }
+    }
+}
+
+/// Tests and callers compare a code with its text: `issue.code == "wrong_type"`.
+impl PartialEq<&str> for IssueCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One problem found in a payload. `path` is the dotted path (SPEC §6), `code` comes from a fixed
 /// vocabulary (README, "Issue codes") and `message` is written by us: neither ever holds a payload value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     pub path: String,
-    pub code: &'static str,
+    pub code: IssueCode,
     pub message: String,
 }
 
@@ -52,7 +122,7 @@ impl Issues {
         if self.keeps_privacy() {
             self.privacy.push(Issue {
                 path: path(),
-                code: "disallowed_privacy_key",
+                code: IssueCode::DisallowedPrivacyKey,
                 message: "this key is not allowed anywhere in a pilot payload: it could carry raw user text".into(),
             });
         }
@@ -61,7 +131,7 @@ impl Issues {
     pub fn other(
         &mut self,
         path: impl FnOnce() -> String,
-        code: &'static str,
+        code: IssueCode,
         message: impl FnOnce() -> String,
     ) {
         self.other_total += 1;
@@ -97,7 +167,7 @@ impl Issues {
         }
         let last = Issue {
             path: String::new(),
-            code: "too_many_issues",
+            code: IssueCode::TooManyIssues,
             message: format!("{total} issues"),
         };
         let mut used = 2 + json_len(&last);
@@ -132,7 +202,7 @@ pub fn to_json(issues: &[Issue]) -> String {
         out.push_str("{\"path\": ");
         push_json_string(&mut out, &issue.path);
         out.push_str(", \"code\": ");
-        push_json_string(&mut out, issue.code);
+        push_json_string(&mut out, issue.code.as_str());
         out.push_str(", \"message\": ");
         push_json_string(&mut out, &issue.message);
         out.push('}');
@@ -168,7 +238,7 @@ mod tests {
             issues.privacy(|| "a".into());
         }
         for i in 0..200 {
-            issues.other(|| format!("x{i}"), "unknown_key", || "m".into());
+            issues.other(|| format!("x{i}"), IssueCode::UnknownKey, || "m".into());
         }
         let list = issues.finish();
         assert_eq!(list.len(), MAX_ISSUES);
@@ -183,7 +253,7 @@ mod tests {
     fn exactly_max_issues_are_not_cut() {
         let mut issues = Issues::new(MAX_ISSUES);
         for i in 0..MAX_ISSUES {
-            issues.other(|| format!("x{i}"), "unknown_key", || "m".into());
+            issues.other(|| format!("x{i}"), IssueCode::UnknownKey, || "m".into());
         }
         let list = issues.finish();
         assert_eq!(list.len(), MAX_ISSUES);
@@ -209,7 +279,7 @@ mod tests {
         // what the budget counts is the length of jsonb's own text output of an entry
         let one = Issue {
             path: "a\"b".into(),
-            code: "unknown_key",
+            code: IssueCode::UnknownKey,
             message: "é".into(),
         };
         assert_eq!(
@@ -222,7 +292,7 @@ mod tests {
     fn json_escapes_control_characters_and_quotes() {
         let list = vec![Issue {
             path: "a\"b\\c\u{1}".into(),
-            code: "unknown_key",
+            code: IssueCode::UnknownKey,
             message: "é".into(),
         }];
         assert_eq!(

@@ -1,0 +1,255 @@
+//! The C entry points: the functions `sql/10_rust_functions.sql` and `sql/85_drop_guard.sql`
+//! declare by hand (`LANGUAGE c`), and nothing else of the extension touches a raw pointer.
+//!
+//! Why by hand rather than `#[pg_extern]`: pgrx's `JsonB` argument prints the datum to text and
+//! re-parses it through `serde_json` (a 128-level recursion limit, and slow); these read the
+//! detoasted `jsonb` bytes directly (`pilot_guardrails_core::jsonb`).
+//!
+//! What every entry point may rely on, from PostgreSQL's version-1 calling convention and the SQL
+//! declarations (which the frozen release scripts keep stable):
+//! - `fcinfo` is the valid call frame of this call, with exactly the declared arguments;
+//! - each function is declared `STRICT`, so PostgreSQL never calls it with a null argument;
+//! - memory palloc'd here lives in the current memory context, which outlives the call.
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pilot_guardrails_core::issues::Issue;
+use pilot_guardrails_core::jsonb::{encode_array_of_string_objects, JsonbReader};
+use pilot_guardrails_core::{drop_guard, math, validate};
+
+/// One version-1 C function: its `pg_finfo_<name>` record (PostgreSQL's `PG_FUNCTION_INFO_V1`)
+/// and the function itself, exported unmangled and guarded (`#[pg_guard]`: a Rust panic becomes a
+/// PostgreSQL error, a PostgreSQL error unwinds through Rust frames).
+macro_rules! c_function {
+    ($(#[$doc:meta])* $finfo:ident, fn $name:ident($fcinfo:ident) $body:block) => {
+        #[unsafe(no_mangle)]
+        #[doc(hidden)]
+        pub extern "C" fn $finfo() -> &'static pg_sys::Pg_finfo_record {
+            const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1
+        }
+
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// Called by PostgreSQL's function manager only, as this module's invariants say.
+        #[pg_guard]
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C-unwind" fn $name(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+            // The body as a plain (safe) function: each unsafe operation in it has its own block.
+            fn body($fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum $body
+            body(fcinfo)
+        }
+    };
+}
+
+/// The argument `n`, a non-null `jsonb`, as its detoasted bytes (without the varlena header) and
+/// the datum's size in bytes.
+///
+/// # Safety
+/// `fcinfo` is a valid call frame whose argument `n` is a non-null `jsonb`.
+unsafe fn jsonb_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> (&'a [u8], usize) {
+    // SAFETY: the caller guarantees a valid frame with a non-null argument `n`.
+    let datum = unsafe { pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n) };
+    // SAFETY: a non-null jsonb datum is a varlena; pg_detoast_datum returns it, or a palloc'd
+    // detoasted copy, in the current memory context.
+    let varlena = unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) };
+    // SAFETY: `varlena` is a detoasted (untoasted, possibly short-header) varlena.
+    let (data, len, size) = unsafe {
+        (
+            pgrx::vardata_any(varlena) as *const u8,
+            pgrx::varsize_any_exhdr(varlena),
+            pgrx::varsize_any(varlena),
+        )
+    };
+    // SAFETY: `data` points at `len` initialised bytes that live as long as the memory context,
+    // which outlives this call.
+    (unsafe { std::slice::from_raw_parts(data, len) }, size)
+}
+
+/// The walks' interrupt check (SPEC §6): `statement_timeout` and cancellation stop them. A pending
+/// interrupt raises a PostgreSQL error, which unwinds through the walk to `#[pg_guard]`.
+fn interrupt() {
+    pgrx::check_for_interrupts!();
+}
+
+fn malformed() -> ! {
+    ereport!(
+        PgLogLevel::ERROR,
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        "pilot_guardrails: a jsonb value could not be read"
+    );
+    unreachable!()
+}
+
+/// The issue list as a `jsonb` datum, encoded directly in the binary format: no text rendering,
+/// no `jsonb_in` re-parse.
+fn issues_jsonb(issues: &[Issue]) -> pg_sys::Datum {
+    // jsonb key order: "code" and "path" (4 bytes, bytewise), then "message".
+    let items: Vec<[(&str, &str); 3]> = issues
+        .iter()
+        .map(|i| {
+            [
+                ("code", i.code.as_str()),
+                ("path", i.path.as_str()),
+                ("message", i.message.as_str()),
+            ]
+        })
+        .collect();
+    let body = encode_array_of_string_objects(&items);
+    let total = body.len() + 4;
+    // SAFETY: palloc returns `total` writable bytes in the current memory context (or raises an
+    // error); the 4-byte varlena header and then the body fill them completely before the pointer
+    // is handed to PostgreSQL as the result.
+    unsafe {
+        let ptr = pg_sys::palloc(total) as *mut u8;
+        pgrx::set_varsize_4b(ptr as *mut pg_sys::varlena, total as i32);
+        std::ptr::copy_nonoverlapping(body.as_ptr(), ptr.add(4), body.len());
+        pg_sys::Datum::from(ptr)
+    }
+}
+
+c_function!(
+    /// `pilot_validate(kind text, payload jsonb) returns jsonb` (STRICT): the payload's issues.
+    pg_finfo_pilot_validate,
+    fn pilot_validate(fcinfo) {
+        // SAFETY: argument 0 is declared `text` and is not null (STRICT).
+        let kind_name: Option<&str> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
+        let Some(kind) = kind_name.and_then(validate::kind) else {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "pilot_validate: unknown payload kind",
+                format!("valid kinds: {}", validate::kind_names())
+            );
+            unreachable!()
+        };
+        // SAFETY: argument 1 is declared `jsonb` and is not null (STRICT).
+        let (bytes, size) = unsafe { jsonb_arg(fcinfo, 1) };
+        let mut reader = JsonbReader::new(bytes);
+        let issues = validate::validate(kind, size, &mut reader, &mut interrupt);
+        if reader.malformed {
+            malformed();
+        }
+        issues_jsonb(&issues)
+    }
+);
+
+c_function!(
+    /// `pilot_disallowed_key_paths(payload jsonb) returns text[]` (STRICT): every forbidden key's path.
+    pg_finfo_pilot_disallowed_key_paths,
+    fn pilot_disallowed_key_paths(fcinfo) {
+        // SAFETY: argument 0 is declared `jsonb` and is not null (STRICT).
+        let (bytes, _) = unsafe { jsonb_arg(fcinfo, 0) };
+        let mut reader = JsonbReader::new(bytes);
+        let paths = validate::disallowed_key_paths(&mut reader, &mut interrupt);
+        if reader.malformed {
+            malformed();
+        }
+        paths.into_datum().expect("an array datum")
+    }
+);
+
+c_function!(
+    /// `pilot_private.percentiles(values int8[], ps int4[]) returns text[]` (STRICT): exact
+    /// percentiles (`core/src/math.rs`) of the non-null values, one per p; null entries when there
+    /// are no values.
+    pg_finfo_pilot_percentiles,
+    fn pilot_percentiles(fcinfo) {
+        // SAFETY: argument 0 is declared `int8[]` and is not null (STRICT).
+        let values: Option<Vec<Option<i64>>> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
+        // SAFETY: argument 1 is declared `int4[]` and is not null (STRICT).
+        let ps: Option<Vec<Option<i32>>> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 1) };
+        let mut values: Vec<i64> = values.unwrap_or_default().into_iter().flatten().collect();
+        let out: Vec<Option<String>> = ps
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                p.and_then(|p| u32::try_from(p).ok())
+                    .and_then(|p| math::percentile(&mut values, p))
+            })
+            .collect();
+        out.into_datum().expect("an array datum")
+    }
+);
+
+/// The extension names of a `DROP EXTENSION` statement; empty for any other statement.
+///
+/// # Safety
+/// `tree` is null or points at a valid parse tree node (an event trigger's `parsetree`).
+unsafe fn drop_extension_names(tree: *mut pg_sys::Node) -> Vec<String> {
+    let mut names = Vec::new();
+    // SAFETY: `tree` is null or a valid node, so its tag can be read.
+    if tree.is_null() || !unsafe { pgrx::is_a(tree, pg_sys::NodeTag::T_DropStmt) } {
+        return names;
+    }
+    // SAFETY: the tag says `tree` is a DropStmt.
+    let stmt = unsafe { &*(tree as *const pg_sys::DropStmt) };
+    if stmt.removeType != pg_sys::ObjectType::OBJECT_EXTENSION {
+        return names;
+    }
+    // SAFETY: for DROP EXTENSION, `objects` is a (possibly empty) List of String nodes, valid for
+    // the statement's lifetime.
+    let objects = unsafe { pgrx::PgList::<pg_sys::Node>::from_pg(stmt.objects) };
+    for node in objects.iter_ptr() {
+        // SAFETY: list elements are null or valid nodes.
+        if node.is_null() || !unsafe { pgrx::is_a(node, pg_sys::NodeTag::T_String) } {
+            continue;
+        }
+        // SAFETY: the tag says `node` is a String node; its `sval` is null or a C string.
+        let sval = unsafe { (*(node as *const pg_sys::String)).sval };
+        if !sval.is_null() {
+            // SAFETY: a non-null `sval` is a NUL-terminated C string owned by the parse tree.
+            names.push(
+                unsafe { std::ffi::CStr::from_ptr(sval) }
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    names
+}
+
+c_function!(
+    /// `pilot_private.drop_guard_inspect() returns event_trigger`, on `ddl_command_start` for
+    /// `DROP EXTENSION`: reads the `DropStmt` in `EventTriggerData` and sets the transaction-local
+    /// flag `pilot_guardrails.dropping_self` to `on` when this extension is among its objects,
+    /// `off` otherwise. The enforcing trigger (PL/pgSQL, fired next by name order) acts on it.
+    pg_finfo_pilot_drop_guard_inspect,
+    fn pilot_drop_guard_inspect(fcinfo) {
+        // SAFETY: `fcinfo` is a valid call frame; its context is null or a valid node.
+        let context = unsafe { (*fcinfo).context };
+        // SAFETY: as above, the tag of a non-null context can be read.
+        if context.is_null() || !unsafe { pgrx::is_a(context, pg_sys::NodeTag::T_EventTriggerData) } {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED,
+                "pilot_private.drop_guard_inspect() is an event trigger function"
+            );
+        }
+        // SAFETY: the tag says the context is EventTriggerData, whose parse tree is null or valid.
+        let names = unsafe {
+            drop_extension_names((*(context as *const pg_sys::EventTriggerData)).parsetree)
+        };
+        let flag = if drop_guard::drop_targets_us(names.iter().map(String::as_str)) {
+            c"on"
+        } else {
+            c"off"
+        };
+        // SAFETY: both strings are NUL-terminated constants; a user-settable placeholder GUC set
+        // for the transaction, as SET LOCAL would.
+        unsafe {
+            pg_sys::set_config_option(
+                c"pilot_guardrails.dropping_self".as_ptr(),
+                flag.as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_LOCAL,
+                true,
+                0,
+                false,
+            );
+        }
+        pg_sys::Datum::from(0)
+    }
+);
