@@ -67,6 +67,7 @@ impl<'a> JsonbReader<'a> {
         }
     }
 
+    #[inline]
     fn u32_at(&self, at: usize) -> Option<u32> {
         let b = self.buf.get(at..at.checked_add(4)?)?;
         Some(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
@@ -116,6 +117,7 @@ impl<'a> JsonbReader<'a> {
     }
 
     /// The (type, start, end) of entry `index` of the top frame, given the previous entry's end.
+    #[inline]
     fn entry(&self, index: usize, prev_end: usize) -> Option<(u32, usize, usize)> {
         let frame = self.stack.last()?;
         let e = self.u32_at(frame.entries + 4 * index)?;
@@ -131,6 +133,7 @@ impl<'a> JsonbReader<'a> {
         Some((e & JENTRY_TYPEMASK, prev_end, end))
     }
 
+    #[inline]
     fn scalar_or_open(&mut self, ty: u32, start: usize, end: usize) -> Option<Event<'a>> {
         let data = self.stack.last()?.data;
         let buf: &'a [u8] = self.buf;
@@ -153,6 +156,7 @@ impl<'a> JsonbReader<'a> {
         })
     }
 
+    #[inline]
     fn step(&mut self) -> Option<Event<'a>> {
         if !self.started {
             self.started = true;
@@ -210,6 +214,7 @@ impl<'a> JsonbReader<'a> {
 impl<'a> Iterator for JsonbReader<'a> {
     type Item = Event<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Event<'a>> {
         if self.malformed {
             return None;

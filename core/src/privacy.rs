@@ -25,6 +25,7 @@ const MAX_SIGNIFICANT_CHARS: usize = 64;
 
 /// The canonical name of the forbidden field `key` names (one of [`FORBIDDEN_KEYS`]), if any.
 /// Paths show this name, never the key as written (SPEC §6): the rest of a key is user data.
+#[inline]
 pub fn forbidden_key(key: &[u8]) -> Option<&'static str> {
     if key.is_ascii() {
         // 5 ("query", "notes") ..= 10 ("query_text") bytes.

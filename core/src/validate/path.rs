@@ -14,6 +14,7 @@ pub(crate) enum Seg {
 /// Paths longer than this are shown as `#depth:<d>.` and their last segments that fit.
 pub const MAX_PATH_BYTES: usize = 512;
 
+#[inline]
 fn digits(mut n: usize) -> usize {
     let mut d = 1;
     while n >= 10 {
@@ -24,6 +25,7 @@ fn digits(mut n: usize) -> usize {
 }
 
 impl Seg {
+    #[inline]
     fn len(self) -> usize {
         match self {
             Seg::Name(n) => n.len(),
@@ -52,11 +54,13 @@ pub(crate) struct Path {
 }
 
 impl Path {
+    #[inline]
     pub(crate) fn push(&mut self, seg: Seg) {
         self.bytes += seg.len() + usize::from(!self.segs.is_empty());
         self.segs.push(seg);
     }
 
+    #[inline]
     pub(crate) fn pop(&mut self) {
         if let Some(seg) = self.segs.pop() {
             self.bytes -= seg.len() + usize::from(!self.segs.is_empty());

@@ -8,6 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Month, OffsetDateTime};
 
 /// `^[A-Za-z0-9][A-Za-z0-9_.:-]*$`
+#[inline]
 pub fn is_code(s: &[u8]) -> bool {
     match s.split_first() {
         Some((first, rest)) => {
@@ -21,6 +22,7 @@ pub fn is_code(s: &[u8]) -> bool {
 }
 
 /// 8-4-4-4-12 hexadecimal digits, either case.
+#[inline]
 pub fn is_uuid(s: &[u8]) -> bool {
     s.len() == 36
         && s.iter().enumerate().all(|(i, c)| match i {
@@ -29,10 +31,12 @@ pub fn is_uuid(s: &[u8]) -> bool {
         })
 }
 
+#[inline]
 pub fn is_sha256_hex(s: &[u8]) -> bool {
     s.len() == 64 && s.iter().all(u8::is_ascii_hexdigit)
 }
 
+#[inline]
 fn two_digits(s: &[u8], at: usize) -> Option<u8> {
     match (s.get(at), s.get(at + 1)) {
         (Some(a @ b'0'..=b'9'), Some(b @ b'0'..=b'9')) => Some((a - b'0') * 10 + (b - b'0')),
@@ -104,6 +108,7 @@ pub(crate) const EXPECTED_CODE_ELEMENT: &str = "must be a code (a string)";
 pub(crate) const EXPECTED_OBJECT: &str = "the payload must be a JSON object";
 
 /// Check one scalar against a (non-array) field type. Returns the parsed value or reports.
+#[inline]
 pub(crate) fn check_scalar<'a>(
     ty: Ty,
     ev: Event<'a>,
