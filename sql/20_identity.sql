@@ -50,6 +50,37 @@ $$;
 comment on function pilot_private.is_backend() is
     'True for roles row-level security does not apply to (superuser or BYPASSRLS, e.g. service_role): backend jobs.';
 
+-- The role the session acts as: the SET ROLE in force (PostgREST's set_config('role', …)), else
+-- the login role. Unlike current_user, it is the caller's role inside SECURITY DEFINER code too,
+-- and a session can only set it to a role it is a member of.
+create function pilot_private.acting_role() returns text
+    language plpgsql stable parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    r text := pg_catalog.current_setting('role');
+begin
+    return case when r is null or r = 'none' then session_user::text else r end;
+end
+$$;
+comment on function pilot_private.acting_role() is
+    'The role the session acts as (SET ROLE, else the login role); the caller''s role inside SECURITY DEFINER code too.';
+
+-- is_backend() for SECURITY DEFINER code, where current_user is the owner: the acting role is a
+-- superuser or BYPASSRLS (service_role).
+create function pilot_private.acting_is_backend() returns boolean
+    language plpgsql stable parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return coalesce((select r.rolsuper or r.rolbypassrls
+                       from pg_catalog.pg_roles r
+                      where r.rolname = pilot_private.acting_role()), false);
+end
+$$;
+comment on function pilot_private.acting_is_backend() is
+    'True when the acting role (SET ROLE, else the login role) is a superuser or BYPASSRLS: is_backend() for SECURITY DEFINER code.';
+
 -- Raise PT501 for a host object missing at call time. Used by every helper's exception handler.
 create function pilot_private.raise_storage_missing(what text) returns void
     language plpgsql immutable

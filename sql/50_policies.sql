@@ -6,7 +6,7 @@
 --
 --   shape     select           insert                     update                  delete
 --   events    admin or member  admin or writer            admin or writer (both)  admin
---   snapshots admin or member  admin or writer            admin                   admin
+--   snapshots admin or member  none: pilot_recompute_metrics writes them (SPEC §10.4)
 --   decisions admin            admin, created_by null     admin                   admin
 --                              or the caller
 -- "member": a row of organization_members for the row's organization and the caller; "writer": a
@@ -41,11 +41,13 @@ begin
         else
             execute pg_catalog.format('create policy pilot_members_read on public.%I for select to authenticated using (%s or %s)',
                                       t, admin, member);
-            execute pg_catalog.format('create policy pilot_writers_insert on public.%I for insert to authenticated with check (%s or %s)',
-                                      t, admin, writer);
         end if;
+        -- Snapshots are read only: pilot_recompute_metrics' privileged part writes them (SPEC §10.4).
+        continue when shape = 'snapshots';
 
         if shape = 'events' then
+            execute pg_catalog.format('create policy pilot_writers_insert on public.%I for insert to authenticated with check (%s or %s)',
+                                      t, admin, writer);
             execute pg_catalog.format(
                 'create policy pilot_writers_update on public.%I for update to authenticated using (%s or %s) with check (%s or %s)',
                 t, admin, writer, admin, writer);

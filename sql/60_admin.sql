@@ -7,10 +7,13 @@
 -- Layout, per Supabase's security guidance:
 --   public.bulk_update_service_status              SECURITY INVOKER, what PostgREST serves: routes
 --   pilot_private.bulk_update_service_status_as_admin  SECURITY DEFINER, search_path pg_catalog, pg_temp: signed-in admins
---   pilot_private.apply_service_status             SECURITY INVOKER: the update itself, after refusing
---                                                  triggers of others on public.services (SPEC §2)
+--   pilot_private.bulk_update_service_status_as_backend  SECURITY DEFINER: backend roles, naming the acting admin
+--   pilot_private.apply_service_status             the update itself, after refusing triggers of others
+--                                                  on public.services (SPEC §2), and its audit row
+--                                                  (SPEC §10.5); called by the two privileged parts only
 -- A backend job (service_role or any BYPASSRLS role) has no user id: it names the acting admin in
--- p_admin_user_id and the update runs with its own privileges — no elevation is needed or given.
+-- p_admin_user_id. Both paths run the update as the owner, so that the audit row — which no API
+-- role may write — is written by the act itself, in its transaction.
 
 -- PostgreSQL refuses CREATE OR REPLACE of a non-member function in an extension script: drop the
 -- legacy one first. DROP EXTENSION does not bring it back — on purpose.
@@ -72,7 +75,7 @@ $$;
 comment on function pilot_private.untrusted_triggers(regclass) is
     'Enabled triggers on a table whose function an API role (or a member of one) owns or that live in a temporary schema (SPEC §2).';
 
--- The update itself, as whoever calls it. Duplicates count once; failed ids keep input order.
+-- The update itself and its audit row. Duplicates count once; failed ids keep input order.
 create function pilot_private.apply_service_status(
     p_service_ids text[], p_verification_status text, p_published boolean, p_actor uuid
 ) returns table (updated_count int, failed_ids text[])
@@ -82,6 +85,8 @@ as $$
 declare
     services constant regclass := pg_catalog.to_regclass('public.services');
     untrusted text[];
+    n int;
+    failed text[];
 begin
     if services is null then
         perform pilot_private.raise_storage_missing('relation "public.services" does not exist');
@@ -93,7 +98,6 @@ begin
                       || pg_catalog.array_to_string(untrusted, ', '),
             hint = 'Drop or disable the trigger, and revoke trigger on public.services from anon, authenticated, service_role.';
     end if;
-    return query
     with input as (
         select u.id, pg_catalog.min(u.ord) as ord
           from pg_catalog.unnest(p_service_ids) with ordinality as u(id, ord)
@@ -111,14 +115,19 @@ begin
     )
     select (select pg_catalog.count(*) from updated)::int,
            coalesce((select pg_catalog.array_agg(i.id order by i.ord)
-                       from input i where not exists (select 1 from updated d where d.id = i.id)), '{}');
+                       from input i where not exists (select 1 from updated d where d.id = i.id)), '{}')
+      into n, failed;
+    perform pilot_private.write_audit('bulk_update_service_status', null, pg_catalog.jsonb_build_object(
+        'acting_admin', p_actor, 'ids', p_service_ids, 'verification_status', p_verification_status,
+        'published', p_published, 'updated_count', n, 'failed_ids', failed));
+    return query select n, failed;
 exception
     when undefined_table or undefined_column or undefined_function then
         perform pilot_private.raise_storage_missing(sqlerrm);
 end
 $$;
 comment on function pilot_private.apply_service_status(text[], text, boolean, uuid) is
-    'Updates verification_status/published of services, reviewed_by = p_actor. Runs as its caller; refuses (42501) while public.services carries an untrusted trigger (SPEC §2).';
+    'Updates verification_status/published of services, reviewed_by = p_actor, and writes its audit row. Called by the privileged parts only; refuses (42501) while public.services carries an untrusted trigger (SPEC §2).';
 
 -- Does this user id belong to an app admin? (The backend path's check of p_admin_user_id.)
 create function pilot_private.user_is_admin(p_user_id uuid) returns boolean
@@ -166,6 +175,35 @@ $$;
 comment on function pilot_private.bulk_update_service_status_as_admin(text[], text, boolean, uuid) is
     'Privileged part of bulk_update_service_status: signed-in app admins only; reviewed_by is the caller.';
 
+-- The privileged part for backend roles (service_role): they have no user id and name the acting
+-- admin, who must be in app_admins. Checks everything itself.
+create function pilot_private.bulk_update_service_status_as_backend(
+    p_service_ids text[], p_verification_status text, p_published boolean, p_admin_user_id uuid
+) returns table (updated_count int, failed_ids text[])
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not pilot_private.acting_is_backend() then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: not a backend role';
+    end if;
+    perform pilot_private.check_bulk_update_args(p_service_ids, p_verification_status, p_published);
+    if p_admin_user_id is null then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: a backend caller must name the acting admin in p_admin_user_id';
+    end if;
+    if not pilot_private.user_is_admin(p_admin_user_id) then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: p_admin_user_id is not an app admin (public.app_admins)';
+    end if;
+    return query select * from pilot_private.apply_service_status(p_service_ids, p_verification_status, p_published, p_admin_user_id);
+end
+$$;
+comment on function pilot_private.bulk_update_service_status_as_backend(text[], text, boolean, uuid) is
+    'Privileged part of bulk_update_service_status for backend roles: the acting admin is p_admin_user_id, who must be in app_admins.';
+
 create function public.bulk_update_service_status(
     p_service_ids text[],
     p_verification_status text default null,
@@ -178,16 +216,7 @@ create function public.bulk_update_service_status(
 as $$
 begin
     if pilot_private.is_backend() then
-        perform pilot_private.check_bulk_update_args(p_service_ids, p_verification_status, p_published);
-        if p_admin_user_id is null then
-            raise exception using errcode = '42501',
-                message = 'bulk_update_service_status: a backend caller must name the acting admin in p_admin_user_id';
-        end if;
-        if not pilot_private.user_is_admin(p_admin_user_id) then
-            raise exception using errcode = '42501',
-                message = 'bulk_update_service_status: p_admin_user_id is not an app admin (public.app_admins)';
-        end if;
-        return query select * from pilot_private.apply_service_status(
+        return query select * from pilot_private.bulk_update_service_status_as_backend(
             p_service_ids, p_verification_status, p_published, p_admin_user_id);
     else
         return query select * from pilot_private.bulk_update_service_status_as_admin(

@@ -211,21 +211,49 @@ comment on function public.pilot_scorecard(text, uuid, timestamptz, numeric, num
 $$The pilot scorecard of one cycle and organization, computed live (GET metrics/scorecard).
 Returns {"pilot_cycle_id", "org_id", "as_of", "metrics": {"M1" failed contact rate, "M2_P50"/"M2_P75"/"M2_P90" seconds to connection, "M3" referral completion capture, "M4" freshness SLA compliance at as_of, "M5" repeat failure rate, "M6" data-decay fatal error rate, "M7" preference fit: each {"value", "numerator", "denominator"}}, "gate1"}. gate1 is null unless both baselines are given. Members of the organization, admins and service_role only (401/403 otherwise). STABLE: callable with GET.$$;
 
-create function public.pilot_recompute_metrics(pilot_cycle_id text, org_id uuid) returns jsonb
+-- The privileged part of pilot_recompute_metrics: the only writer of pilot_metric_snapshots
+-- (SPEC §10.4; no API role but service_role holds INSERT on it). It re-checks the caller — a
+-- backend role, or a signed-in writer of the organization or app admin — computes the scorecard
+-- itself and writes all nine metrics with one calculated_at, audited in the same transaction.
+create function pilot_private.recompute_metrics(v_cycle text, v_org uuid) returns jsonb
     language plpgsql volatile
+    security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
     card jsonb;
     v_at timestamptz := pg_catalog.now();
 begin
-    perform pilot_private.check_member('pilot_recompute_metrics', $2, true);
-    card := public.pilot_scorecard($1, $2, v_at);
+    if not pilot_private.acting_is_backend() then
+        if pilot_private.uid() is null then
+            raise exception using errcode = '42501',
+                message = 'pilot_recompute_metrics: not signed in (no user id in request.jwt.claims)';
+        end if;
+        if not (v_org = any (pilot_private.member_orgs(writers_only => true)) or pilot_private.is_admin()) then
+            raise exception using errcode = '42501',
+                message = 'pilot_recompute_metrics: not allowed: the caller is not a writer (owner, admin or editor) of the organization';
+        end if;
+    end if;
+    card := public.pilot_scorecard(v_cycle, v_org, v_at);
     insert into public.pilot_metric_snapshots (pilot_cycle_id, org_id, metric_id, metric_value, numerator, denominator, calculated_at)
-    select $1, $2, m.key, (m.value ->> 'value')::numeric, (m.value ->> 'numerator')::numeric,
+    select v_cycle, v_org, m.key, (m.value ->> 'value')::numeric, (m.value ->> 'numerator')::numeric,
            (m.value ->> 'denominator')::numeric, v_at
       from pg_catalog.jsonb_each(card -> 'metrics') m;
+    perform pilot_private.write_audit('pilot_recompute_metrics', v_cycle,
+                                      pg_catalog.jsonb_build_object('pilot_cycle_id', v_cycle, 'org_id', v_org));
     return card;
+end
+$$;
+comment on function pilot_private.recompute_metrics(text, uuid) is
+    'Privileged part of pilot_recompute_metrics, the only writer of snapshots: re-checks the caller (backend role, writer of the organization or app admin), computes the scorecard itself, writes nine snapshots and one audit row.';
+
+create function public.pilot_recompute_metrics(pilot_cycle_id text, org_id uuid) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform pilot_private.check_member('pilot_recompute_metrics', $2, true);
+    return pilot_private.recompute_metrics($1, $2);
 exception
     when undefined_table or undefined_column or undefined_function then
         perform pilot_private.raise_storage_missing(sqlerrm);
@@ -233,7 +261,7 @@ end
 $$;
 comment on function public.pilot_recompute_metrics(text, uuid) is
 $$Compute the scorecard now and store its nine metrics as snapshots with one calculated_at; returns the scorecard.
-Writers of the organization, admins and service_role only.$$;
+The only way snapshots are written: metric history cannot be forged through the table. Writers of the organization, admins and service_role only; audited.$$;
 
 create function public.pilot_metric_history(pilot_cycle_id text, org_id uuid)
 returns table (metric_id text, calculated_at timestamptz, metric_value numeric, numerator numeric, denominator numeric)

@@ -30,8 +30,11 @@ begin
            in ('on', 'true', 'yes', '1') then
         return;
     end if;
-    for t in select pg_catalog.unnest(e.extconfig)::regclass from pg_catalog.pg_extension e
-              where e.extname = 'pilot_guardrails' loop
+    -- The pilot tables and the audit trail (public); not the settings and other internals.
+    for t in select c.oid::regclass
+               from pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) x(rel)
+               join pg_catalog.pg_class c on c.oid = x.rel
+              where e.extname = 'pilot_guardrails' and c.relnamespace = 'public'::regnamespace loop
         execute pg_catalog.format('select exists (select 1 from %s)', t) into has_rows;
         if has_rows then
             holding := holding || t::text;

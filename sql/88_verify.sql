@@ -21,7 +21,7 @@ declare
     -- the policies of each shape (SPEC §4): name, command (r a w d)
     shape_policies constant jsonb := '{
         "events":    [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_writers_update", "w"], ["pilot_admins_delete", "d"]],
-        "snapshots": [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]],
+        "snapshots": [["pilot_members_read", "r"]],
         "decisions": [["pilot_admins_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]]}';
     -- table, policy, command
     expected_policies text[][];
@@ -100,6 +100,48 @@ begin
         detail := case when actual is null then 'missing' when ok then 'present' else 'wrong command or roles: ' || actual end;
         return next;
     end loop;
+
+    -- SPEC §10.4: snapshots have no write policy (privileges refuse authenticated anyway).
+    "check" := 'no write policy on pilot_metric_snapshots (pilot_recompute_metrics writes them)';
+    select pg_catalog.string_agg(p.polname::text, ', ' order by p.polname) into bad
+      from pg_catalog.pg_policy p
+     where p.polrelid = pg_catalog.to_regclass('public.pilot_metric_snapshots') and p.polcmd <> 'r';
+    ok := bad is null;
+    detail := coalesce('write policies: ' || bad, 'none');
+    return next;
+
+    -- SPEC §10.5: the audit trail.
+    rel := pg_catalog.to_regclass('public.pilot_audit_events');
+    "check" := 'the audit trail public.pilot_audit_events exists with row-level security (app admins read)';
+    select pg_catalog.format('%s %s', c.relrowsecurity,
+                             (select pg_catalog.string_agg(p.polname || ':' || p.polcmd::text, ',' order by p.polname)
+                                from pg_catalog.pg_policy p where p.polrelid = c.oid))
+      into actual from pg_catalog.pg_class c where c.oid = rel;
+    ok := coalesce(actual = 't pilot_admins_read:r', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+
+    "check" := 'the audit trail is append-only: UPDATE, DELETE and TRUNCATE refused by ENABLE ALWAYS triggers';
+    select pg_catalog.string_agg(pg_catalog.format('%s %s', t.tgname, t.tgenabled), ', ' order by t.tgname) into actual
+      from pg_catalog.pg_trigger t where t.tgrelid = rel and not t.tgisinternal
+       and t.tgfoid = 'pilot_private.audit_append_only()'::regprocedure;
+    ok := coalesce(actual = 'pilot_audit_append_only A, pilot_audit_no_truncate A', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+
+    -- SPEC §10.1: settings are rows; only known settings with valid values.
+    "check" := 'every stored setting is a known setting with a valid value';
+    bad := null;
+    for t in select s.setting from pilot_private.settings s loop
+        begin
+            perform pilot_private.check_setting(t, (select s.value from pilot_private.settings s where s.setting = t), true);
+        exception when invalid_parameter_value then
+            bad := pg_catalog.concat_ws(', ', bad, pg_catalog.left(pg_catalog.quote_literal(t), 120));
+        end;
+    end loop;
+    ok := bad is null;
+    detail := coalesce('invalid: ' || bad, 'all valid');
+    return next;
 
     "check" := 'hardened public.bulk_update_service_status is installed, SECURITY INVOKER';
     select pg_catalog.format('%s member:%s', p.prosecdef,
@@ -248,5 +290,5 @@ end
 $$;
 comment on function public.pilot_verify() is
 $$Read-only verification of the installed pilot objects, one row per check.
-Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part, grants), the search path pg_catalog, pg_temp on every function, the privileges of PUBLIC, anon, authenticated and service_role (exactly the matrix), triggers the extension did not create on pilot tables, TRIGGER privilege and untrusted triggers on public.services, and the drop guard. For database owners and service_role.$$;
+Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), no write policy on snapshots, the append-only audit trail, the stored settings, the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part, grants), the search path pg_catalog, pg_temp on every function, the privileges of PUBLIC, anon, authenticated and service_role (exactly the matrix), triggers the extension did not create on pilot tables, TRIGGER privilege and untrusted triggers on public.services, and the drop guard. For database owners and service_role.$$;
 

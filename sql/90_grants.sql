@@ -24,6 +24,15 @@ declare
         'public.bulk_update_service_status(text[],text,boolean,uuid)',
         'public.pilot_scorecard(text,uuid,timestamp with time zone,numeric,numeric)',
         'public.pilot_metric_history(text,uuid)',
+        'public.pilot_settings()',
+        'public.pilot_configure(text,text)',
+        'pilot_private.acting_role()',
+        'pilot_private.acting_is_backend()',
+        'pilot_private.setting_definitions()',
+        'pilot_private.setting(text)',
+        'pilot_private.read_settings()',
+        'pilot_private.configure_setting(text,text)',
+        'pilot_private.recompute_metrics(text,uuid)',
         'pilot_private.uid()',
         'pilot_private.is_backend()',
         'pilot_private.raise_storage_missing(text)',
@@ -50,9 +59,7 @@ declare
     authenticated_only constant text[] := array[
         'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)'];
     service_role_only constant text[] := array[
-        'pilot_private.check_bulk_update_args(text[],text,boolean)',
-        'pilot_private.apply_service_status(text[],text,boolean,uuid)',
-        'pilot_private.user_is_admin(uuid)',
+        'pilot_private.bulk_update_service_status_as_backend(text[],text,boolean,uuid)',
         'pilot_private.untrusted_triggers(regclass)',
         'pilot_private.privilege_matrix()',
         'public.pilot_verify()'];
@@ -68,8 +75,13 @@ begin
         -- Pilot tables: row-level security decides for authenticated; service_role bypasses it.
         -- Never TRUNCATE, TRIGGER or REFERENCES.
         union all
-        select distinct 'table', 'public.' || k.table_name, r, 'DELETE,INSERT,SELECT,UPDATE'
-          from pilot_private.kinds() k, pg_catalog.unnest(api) r;
+        -- Snapshots: SELECT for authenticated, written by pilot_recompute_metrics only (SPEC §10.4).
+        select distinct 'table', 'public.' || k.table_name, r,
+               case when k.policy_shape = 'snapshots' and r = 'authenticated' then 'SELECT' else 'DELETE,INSERT,SELECT,UPDATE' end
+          from pilot_private.kinds() k, pg_catalog.unnest(api) r
+        -- The audit trail: read only (row-level security: app admins), append-only (SPEC §10.5).
+        union all
+        select 'table', 'public.pilot_audit_events', r, 'SELECT' from pg_catalog.unnest(api) r;
 end
 $$;
 comment on function pilot_private.privilege_matrix() is

@@ -7,10 +7,17 @@
 --   1. the registry of the kinds, pilot_private.kinds() (35_kinds.sql)
 --   2. the recorders: thin entries into one shared path, pilot_private.record_event (70_recorders.sql);
 --      the enum lists of their COMMENTs in one form, compared with Rust's KINDS by a test
---   3. the privilege matrix and pilot_verify() read the tables and recorders from the registry
---   4. privileges: exactly SPEC §2's matrix, as the last step
--- Policies, host-row triggers and backups are generated from the registry too, into exactly the
--- objects 0.2.1 has: nothing to change for them here.
+--   3. the acting role, for SECURITY DEFINER code (20_identity.sql)
+--   4. the audit trail of privileged acts (41_audit.sql, SPEC §10.5)
+--   5. settings (42_settings.sql, SPEC §10.1)
+--   6. metric history that cannot be forged: snapshots written by pilot_recompute_metrics'
+--      privileged part only (50_policies.sql, 80_scorecard.sql, SPEC §10.4)
+--   7. bulk_update_service_status audited on both paths (60_admin.sql)
+--   8. the drop guard counts the audit trail, not the settings (85_drop_guard.sql)
+--   9. the privilege matrix and pilot_verify() (90_grants.sql, 88_verify.sql)
+--  10. privileges: exactly SPEC §2's matrix, as the last step
+-- Host-row triggers and backups of the nine tables are generated from the registry into exactly
+-- the objects 0.2.1 has: nothing to change for them here.
 
 -- ---------------------------------------------------------------------------------------------
 -- 1. The registry of the kinds.
@@ -366,7 +373,536 @@ $$Record whether a person of a cohort preferred reaching services through the pl
 The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501.$$;
 
 -- ---------------------------------------------------------------------------------------------
--- 3. The privilege matrix and pilot_verify() from the registry.
+-- 3. The acting role.
+
+create function pilot_private.acting_role() returns text
+    language plpgsql stable parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    r text := pg_catalog.current_setting('role');
+begin
+    return case when r is null or r = 'none' then session_user::text else r end;
+end
+$$;
+comment on function pilot_private.acting_role() is
+    'The role the session acts as (SET ROLE, else the login role); the caller''s role inside SECURITY DEFINER code too.';
+
+create function pilot_private.acting_is_backend() returns boolean
+    language plpgsql stable parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return coalesce((select r.rolsuper or r.rolbypassrls
+                       from pg_catalog.pg_roles r
+                      where r.rolname = pilot_private.acting_role()), false);
+end
+$$;
+comment on function pilot_private.acting_is_backend() is
+    'True when the acting role (SET ROLE, else the login role) is a superuser or BYPASSRLS: is_backend() for SECURITY DEFINER code.';
+
+-- ---------------------------------------------------------------------------------------------
+-- 4. The audit trail (41_audit.sql, whole).
+
+create table public.pilot_audit_events (
+    id uuid primary key default gen_random_uuid(),
+    at timestamptz not null default now(),
+    actor uuid,
+    actor_role text not null,
+    action text not null constraint action_valid
+        check (action in ('bulk_update_service_status', 'pilot_record_integration_feasibility', 'pilot_register_cycle',
+                          'pilot_register_cohort', 'pilot_configure', 'pilot_apply_retention', 'pilot_recompute_metrics')),
+    target text,
+    detail jsonb not null default '{}'
+);
+comment on table public.pilot_audit_events is
+$$Pilot: the audit trail of privileged acts, append-only (SPEC §10.5).
+One row per act, written in the act's own transaction: bulk_update_service_status, integration feasibility decisions, cycle and cohort registrations, pilot_configure, pilot_apply_retention, pilot_recompute_metrics. actor is the signed-in user (null for a backend role), actor_role the role the session acted as. App admins and backend roles read it; nobody updates or deletes it.$$;
+comment on column public.pilot_audit_events.action is 'The act: the name of the function that performed it.';
+comment on column public.pilot_audit_events.target is 'What the act was about: an id, a setting name, a cycle (codes and ids only).';
+comment on column public.pilot_audit_events.detail is 'Codes, ids and counts of the act (never a payload value).';
+create index pilot_audit_events_at on public.pilot_audit_events (at desc);
+
+alter table public.pilot_audit_events enable row level security;
+create policy pilot_admins_read on public.pilot_audit_events for select to authenticated
+    using ((select pilot_private.is_admin()));
+
+-- Append-only, for every role: UPDATE, DELETE (row triggers) and TRUNCATE (a statement trigger).
+create function pilot_private.audit_append_only() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    raise exception using errcode = '42501',
+        message = pg_catalog.format('pilot_audit_events is append-only: %s refused', tg_op);
+end
+$$;
+comment on function pilot_private.audit_append_only() is
+    'Trigger: refuses UPDATE, DELETE and TRUNCATE of pilot_audit_events for every role (42501).';
+create trigger pilot_audit_append_only before update or delete on public.pilot_audit_events
+    for each row execute function pilot_private.audit_append_only();
+create trigger pilot_audit_no_truncate before truncate on public.pilot_audit_events
+    for each statement execute function pilot_private.audit_append_only();
+alter table public.pilot_audit_events enable always trigger pilot_audit_append_only;
+alter table public.pilot_audit_events enable always trigger pilot_audit_no_truncate;
+
+-- One audit row, as the caller: executable by no API role (only the acts' SECURITY DEFINER code,
+-- running as the owner, and the owner itself).
+create function pilot_private.write_audit(action text, target text, detail jsonb) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    insert into public.pilot_audit_events (actor, actor_role, action, target, detail)
+    values (case when pilot_private.acting_is_backend() then null else pilot_private.uid() end,
+            pilot_private.acting_role(), write_audit.action, write_audit.target, coalesce(write_audit.detail, '{}'));
+end
+$$;
+comment on function pilot_private.write_audit(text, text, jsonb) is
+    'Writes one audit row as its caller. No API role may execute it: only the acts'' own SECURITY DEFINER code calls it.';
+
+-- Integration feasibility decisions are audited whoever writes them (the recorder or a direct
+-- INSERT of an admin through PostgREST): an AFTER INSERT trigger, SECURITY DEFINER so that it may
+-- write the row the inserting role may not. Rows loaded with row_security off are not acts but
+-- restores: pg_restore sets it (and brings the dump's own audit rows); a role that row-level
+-- security applies to cannot write with it off, so no API user can skip the audit this way.
+create function pilot_private.audit_feasibility_decision() returns trigger
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if pg_catalog.current_setting('row_security') = 'off' then
+        return null;
+    end if;
+    perform pilot_private.write_audit('pilot_record_integration_feasibility', new.id::text,
+                                      pg_catalog.jsonb_build_object('decision_id', new.id, 'decision', new.decision));
+    return null;
+end
+$$;
+comment on function pilot_private.audit_feasibility_decision() is
+    'Trigger: one audit row per integration feasibility decision recorded (SPEC §10.5).';
+create trigger pilot_audit_decision after insert on public.pilot_integration_feasibility_decisions
+    for each row execute function pilot_private.audit_feasibility_decision();
+
+select pg_catalog.pg_extension_config_dump('public.pilot_audit_events', '');
+
+-- ---------------------------------------------------------------------------------------------
+-- 5. Settings (42_settings.sql, whole).
+
+create function pilot_private.setting_definitions()
+returns table (setting text, default_value text, value_type text, min_value text, max_value text, description text)
+    language sql immutable parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+    select * from (values
+        ('idempotency_window', '24:00:00', 'interval', '1 minute', '30 days',
+         'How long an idempotency key is remembered.'),
+        ('recorder_calls_per_minute', '120', 'integer', '0', '1000000',
+         'Recorder calls per signed-in user per clock minute, over all recorders; 0 = no limit.'),
+        ('min_cell_size', '11', 'integer', '2', '1000',
+         'k of small-cell suppression; 0 (suppression off) only by a superuser or the extension''s owner.')) d
+    union all
+    select 'retention.' || t.table_name, null, 'interval', '1 day', null,
+           'How long rows of public.' || t.table_name || ' are kept (by their event time); none: forever.'
+      from (select distinct k.table_name from pilot_private.kinds() k) t
+$$;
+comment on function pilot_private.setting_definitions() is
+    'Every setting of SPEC §10.1 with its default, type and bounds: the defaults live here, in code.';
+
+create table pilot_private.settings (
+    setting text primary key,
+    value text not null,
+    changed_at timestamptz not null default now(),
+    changed_by uuid
+);
+comment on table pilot_private.settings is
+    'The settings that were changed from their defaults (SPEC §10.1). Readable by no API role: pilot_settings() and pilot_configure().';
+alter table pilot_private.settings enable row level security;
+select pg_catalog.pg_extension_config_dump('pilot_private.settings', '');
+
+-- A setting's value now: the stored one, else its default (null: none). SECURITY DEFINER, so that
+-- the recorders and outputs, running as their callers, can read it.
+create function pilot_private.setting(p_setting text) returns text
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v text;
+begin
+    select s.value into v from pilot_private.settings s where s.setting = p_setting;
+    if found then
+        return v;
+    end if;
+    return (select d.default_value from pilot_private.setting_definitions() d where d.setting = p_setting);
+end
+$$;
+comment on function pilot_private.setting(text) is
+    'A setting''s value: the changed one, else its default (null: none).';
+
+-- Every setting with its value, default and whether it was changed.
+create function pilot_private.read_settings()
+returns table (setting text, value text, default_value text, changed boolean, description text)
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return query
+        select d.setting, coalesce(s.value, d.default_value), d.default_value, s.setting is not null, d.description
+          from pilot_private.setting_definitions() d
+          left join pilot_private.settings s on s.setting = d.setting
+         order by d.setting;
+end
+$$;
+comment on function pilot_private.read_settings() is 'Every setting with its value, default and whether it was changed.';
+
+-- A value for a setting, checked against its type and bounds and written in canonical form;
+-- null for "none" (retention only). 22023 naming the setting, never echoing the value.
+create function pilot_private.check_setting(p_setting text, p_value text, allow_off boolean) returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    d record;
+    iv interval;
+    n bigint;
+begin
+    select * into d from pilot_private.setting_definitions() x where x.setting = p_setting;
+    if not found then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('pilot_configure: unknown setting %s', pg_catalog.left(pg_catalog.quote_literal(p_setting), 120)),
+            hint = 'select setting from pilot_settings() lists them.';
+    end if;
+    if d.value_type = 'interval' then
+        if d.default_value is null and pg_catalog.lower(pg_catalog.btrim(p_value)) = 'none' then
+            return null;
+        end if;
+        begin
+            iv := p_value::interval;
+        exception when others then
+            iv := null;
+        end;
+        if iv is null or iv < d.min_value::interval or iv > coalesce(d.max_value::interval, iv) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('pilot_configure: %s must be an interval from %s%s%s', p_setting, d.min_value,
+                                            coalesce(' to ' || d.max_value, ''),
+                                            case when d.default_value is null then ', or none' else '' end);
+        end if;
+        return iv::text;
+    end if;
+    if p_value !~ '^\s*[0-9]{1,9}\s*$' then
+        n := null;
+    else
+        n := p_value::bigint;
+    end if;
+    if n is null or not (n between d.min_value::bigint and d.max_value::bigint or (allow_off and n = 0)) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('pilot_configure: %s must be an integer from %s to %s%s', p_setting, d.min_value,
+                                        d.max_value,
+                                        case when p_setting = 'min_cell_size'
+                                             then ' (0 turns suppression off: a superuser or the extension''s owner only)'
+                                             else '' end);
+    end if;
+    return n::text;
+end
+$$;
+comment on function pilot_private.check_setting(text, text, boolean) is
+    'Checks a setting''s value against its type and bounds (22023 naming the setting); returns it in canonical form, null for none.';
+
+-- Store a checked value (or forget it: back to the default) and audit the change, as the caller.
+-- Executable by no API role: pilot_configure's paths call it.
+create function pilot_private.store_setting(p_setting text, p_value text) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    old_value text := pilot_private.setting(p_setting);
+    default_value text := (select d.default_value from pilot_private.setting_definitions() d where d.setting = p_setting);
+begin
+    if p_value is not distinct from default_value then
+        delete from pilot_private.settings s where s.setting = p_setting;
+    else
+        insert into pilot_private.settings as s (setting, value, changed_at, changed_by)
+        values (p_setting, p_value, pg_catalog.now(),
+                case when pilot_private.acting_is_backend() then null else pilot_private.uid() end)
+            on conflict (setting) do update
+           set value = excluded.value, changed_at = excluded.changed_at, changed_by = excluded.changed_by;
+    end if;
+    perform pilot_private.write_audit('pilot_configure', p_setting,
+                                      pg_catalog.jsonb_build_object('setting', p_setting, 'old', old_value, 'new', p_value));
+    return pg_catalog.jsonb_build_object('setting', p_setting, 'value', p_value, 'previous', old_value,
+                                         'default', default_value);
+end
+$$;
+comment on function pilot_private.store_setting(text, text) is
+    'Stores a checked setting (forgets it when it equals the default) and audits the change. No API role executes it.';
+
+-- The privileged part of pilot_configure, for app admins and backend roles: checks the caller and
+-- the value itself (min_cell_size 0 is never accepted here), so calling it directly grants nothing.
+create function pilot_private.configure_setting(p_setting text, p_value text) returns jsonb
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not (pilot_private.acting_is_backend() or pilot_private.is_admin()) then
+        raise exception using errcode = '42501',
+            message = 'pilot_configure: not allowed: settings are changed by app admins and backend roles only';
+    end if;
+    return pilot_private.store_setting(p_setting, pilot_private.check_setting(p_setting, p_value, false));
+end
+$$;
+comment on function pilot_private.configure_setting(text, text) is
+    'Privileged part of pilot_configure: app admins and backend roles; never min_cell_size 0.';
+
+create function public.pilot_settings()
+returns table (setting text, value text, default_value text, changed boolean, description text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not pilot_private.is_backend() and pilot_private.uid() is null then
+        raise exception using errcode = '42501', message = 'pilot_settings: not signed in (no user id in request.jwt.claims)';
+    end if;
+    return query select * from pilot_private.read_settings();
+end
+$$;
+comment on function public.pilot_settings() is
+$$The pilot's settings (SPEC §10.1): idempotency_window, recorder_calls_per_minute, min_cell_size and retention.<table> for each pilot table, with value, default and whether changed.
+Signed-in users and backend roles. Change them with pilot_configure(setting, value).$$;
+
+-- Whoever may set min_cell_size to 0 is decided here, in the invoker layer: inside SECURITY
+-- DEFINER code current_user is always the owner.
+create function public.pilot_configure(setting text, value text) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    privileged boolean := coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user), false)
+                          or current_user = (select e.extowner::regrole::text from pg_catalog.pg_extension e
+                                              where e.extname = 'pilot_guardrails');
+begin
+    if not pilot_private.is_backend() and pilot_private.uid() is null then
+        raise exception using errcode = '42501', message = 'pilot_configure: not signed in (no user id in request.jwt.claims)';
+    end if;
+    if privileged then
+        return pilot_private.store_setting($1, pilot_private.check_setting($1, $2, true));
+    end if;
+    return pilot_private.configure_setting($1, $2);
+end
+$$;
+comment on function public.pilot_configure(text, text) is
+$$Change a setting (SPEC §10.1): pilot_configure('min_cell_size', '11'). App admins and backend roles (403 otherwise); a bad name or value is 400 naming the setting. Intervals as PostgreSQL reads them ('24 hours'); retention.<table> also 'none'. min_cell_size 0 (suppression off) only by a superuser or the extension's owner. Every change is audited. Returns {"setting", "value", "previous", "default"}.$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- 6. Snapshots: read only for authenticated; pilot_recompute_metrics' privileged part writes them.
+
+drop policy pilot_writers_insert on public.pilot_metric_snapshots;
+drop policy pilot_admins_update on public.pilot_metric_snapshots;
+drop policy pilot_admins_delete on public.pilot_metric_snapshots;
+
+create function pilot_private.recompute_metrics(v_cycle text, v_org uuid) returns jsonb
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    card jsonb;
+    v_at timestamptz := pg_catalog.now();
+begin
+    if not pilot_private.acting_is_backend() then
+        if pilot_private.uid() is null then
+            raise exception using errcode = '42501',
+                message = 'pilot_recompute_metrics: not signed in (no user id in request.jwt.claims)';
+        end if;
+        if not (v_org = any (pilot_private.member_orgs(writers_only => true)) or pilot_private.is_admin()) then
+            raise exception using errcode = '42501',
+                message = 'pilot_recompute_metrics: not allowed: the caller is not a writer (owner, admin or editor) of the organization';
+        end if;
+    end if;
+    card := public.pilot_scorecard(v_cycle, v_org, v_at);
+    insert into public.pilot_metric_snapshots (pilot_cycle_id, org_id, metric_id, metric_value, numerator, denominator, calculated_at)
+    select v_cycle, v_org, m.key, (m.value ->> 'value')::numeric, (m.value ->> 'numerator')::numeric,
+           (m.value ->> 'denominator')::numeric, v_at
+      from pg_catalog.jsonb_each(card -> 'metrics') m;
+    perform pilot_private.write_audit('pilot_recompute_metrics', v_cycle,
+                                      pg_catalog.jsonb_build_object('pilot_cycle_id', v_cycle, 'org_id', v_org));
+    return card;
+end
+$$;
+comment on function pilot_private.recompute_metrics(text, uuid) is
+    'Privileged part of pilot_recompute_metrics, the only writer of snapshots: re-checks the caller (backend role, writer of the organization or app admin), computes the scorecard itself, writes nine snapshots and one audit row.';
+
+create or replace function public.pilot_recompute_metrics(pilot_cycle_id text, org_id uuid) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform pilot_private.check_member('pilot_recompute_metrics', $2, true);
+    return pilot_private.recompute_metrics($1, $2);
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function public.pilot_recompute_metrics(text, uuid) is
+$$Compute the scorecard now and store its nine metrics as snapshots with one calculated_at; returns the scorecard.
+The only way snapshots are written: metric history cannot be forged through the table. Writers of the organization, admins and service_role only; audited.$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- 7. bulk_update_service_status: both paths run the update as the owner and audit it.
+
+create or replace function pilot_private.apply_service_status(
+    p_service_ids text[], p_verification_status text, p_published boolean, p_actor uuid
+) returns table (updated_count int, failed_ids text[])
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    services constant regclass := pg_catalog.to_regclass('public.services');
+    untrusted text[];
+    n int;
+    failed text[];
+begin
+    if services is null then
+        perform pilot_private.raise_storage_missing('relation "public.services" does not exist');
+    end if;
+    untrusted := pilot_private.untrusted_triggers(services);
+    if pg_catalog.cardinality(untrusted) > 0 then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: refused: public.services has a trigger whose function an API role owns or that lives in a temporary schema: '
+                      || pg_catalog.array_to_string(untrusted, ', '),
+            hint = 'Drop or disable the trigger, and revoke trigger on public.services from anon, authenticated, service_role.';
+    end if;
+    with input as (
+        select u.id, pg_catalog.min(u.ord) as ord
+          from pg_catalog.unnest(p_service_ids) with ordinality as u(id, ord)
+         group by u.id
+    ), updated as (
+        update public.services s
+           set verification_status = coalesce(p_verification_status, s.verification_status),
+               published = coalesce(p_published, s.published),
+               reviewed_by = p_actor,
+               last_admin_review = pg_catalog.now(),
+               updated_at = pg_catalog.now()
+          from input i
+         where s.id = i.id
+     returning s.id
+    )
+    select (select pg_catalog.count(*) from updated)::int,
+           coalesce((select pg_catalog.array_agg(i.id order by i.ord)
+                       from input i where not exists (select 1 from updated d where d.id = i.id)), '{}')
+      into n, failed;
+    perform pilot_private.write_audit('bulk_update_service_status', null, pg_catalog.jsonb_build_object(
+        'acting_admin', p_actor, 'ids', p_service_ids, 'verification_status', p_verification_status,
+        'published', p_published, 'updated_count', n, 'failed_ids', failed));
+    return query select n, failed;
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function pilot_private.apply_service_status(text[], text, boolean, uuid) is
+    'Updates verification_status/published of services, reviewed_by = p_actor, and writes its audit row. Called by the privileged parts only; refuses (42501) while public.services carries an untrusted trigger (SPEC §2).';
+
+create function pilot_private.bulk_update_service_status_as_backend(
+    p_service_ids text[], p_verification_status text, p_published boolean, p_admin_user_id uuid
+) returns table (updated_count int, failed_ids text[])
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not pilot_private.acting_is_backend() then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: not a backend role';
+    end if;
+    perform pilot_private.check_bulk_update_args(p_service_ids, p_verification_status, p_published);
+    if p_admin_user_id is null then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: a backend caller must name the acting admin in p_admin_user_id';
+    end if;
+    if not pilot_private.user_is_admin(p_admin_user_id) then
+        raise exception using errcode = '42501',
+            message = 'bulk_update_service_status: p_admin_user_id is not an app admin (public.app_admins)';
+    end if;
+    return query select * from pilot_private.apply_service_status(p_service_ids, p_verification_status, p_published, p_admin_user_id);
+end
+$$;
+comment on function pilot_private.bulk_update_service_status_as_backend(text[], text, boolean, uuid) is
+    'Privileged part of bulk_update_service_status for backend roles: the acting admin is p_admin_user_id, who must be in app_admins.';
+
+create or replace function public.bulk_update_service_status(
+    p_service_ids text[],
+    p_verification_status text default null,
+    p_published boolean default null,
+    p_admin_user_id uuid default null
+) returns table (updated_count int, failed_ids text[])
+    language plpgsql volatile
+    security invoker
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if pilot_private.is_backend() then
+        return query select * from pilot_private.bulk_update_service_status_as_backend(
+            p_service_ids, p_verification_status, p_published, p_admin_user_id);
+    else
+        return query select * from pilot_private.bulk_update_service_status_as_admin(
+            p_service_ids, p_verification_status, p_published, p_admin_user_id);
+    end if;
+end
+$$;
+comment on function public.bulk_update_service_status(text[], text, boolean, uuid) is
+$$Set verification_status and/or published on up to 1000 services at once (app admins only).
+Admins are the rows of app_admins — never a JWT claim a user can set. p_admin_user_id, when given, must be the caller; reviewed_by is the caller. Backend jobs (service_role) must name the acting admin in p_admin_user_id. p_verification_status is L0, L1, L2 or L3. Returns how many services were updated and the ids (in input order) that matched none. Errors: 42501 not an admin, 22023 bad arguments.$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- 8. The drop guard.
+
+create or replace function pilot_private.drop_guard_enforce() returns event_trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    t regclass;
+    has_rows boolean;
+    holding text[] := '{}';
+begin
+    if coalesce(pg_catalog.current_setting('pilot_guardrails.dropping_self', true), 'off') <> 'on' then
+        return;
+    end if;
+    if pg_catalog.lower(coalesce(pg_catalog.current_setting('pilot_guardrails.allow_data_loss', true), 'off'))
+           in ('on', 'true', 'yes', '1') then
+        return;
+    end if;
+    -- The pilot tables and the audit trail (public); not the settings and other internals.
+    for t in select c.oid::regclass
+               from pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) x(rel)
+               join pg_catalog.pg_class c on c.oid = x.rel
+              where e.extname = 'pilot_guardrails' and c.relnamespace = 'public'::regnamespace loop
+        execute pg_catalog.format('select exists (select 1 from %s)', t) into has_rows;
+        if has_rows then
+            holding := holding || t::text;
+        end if;
+    end loop;
+    if pg_catalog.cardinality(holding) > 0 then
+        raise exception using
+            errcode = '2BP01',
+            message = 'DROP EXTENSION pilot_guardrails refused: pilot tables hold rows ('
+                      || pg_catalog.array_to_string(holding, ', ') || ')',
+            detail = 'Dropping the extension drops these tables and every pilot event in them.',
+            hint = 'Export the rows first (pg_dump --data-only --table=''public.pilot_*'' --table=public.service_operational_status_events), '
+                   'then SET pilot_guardrails.allow_data_loss = on in this session and drop again.';
+    end if;
+end
+$$;
+comment on function pilot_private.drop_guard_enforce() is
+    'Event trigger (DROP EXTENSION): refuses to drop pilot_guardrails while pilot tables hold rows, unless pilot_guardrails.allow_data_loss is on.';
+
+-- ---------------------------------------------------------------------------------------------
+-- 9. The privilege matrix and pilot_verify().
 
 create or replace function pilot_private.privilege_matrix()
 returns table (object_kind text, object_name text, grantee text, privileges text)
@@ -383,6 +919,15 @@ declare
         'public.bulk_update_service_status(text[],text,boolean,uuid)',
         'public.pilot_scorecard(text,uuid,timestamp with time zone,numeric,numeric)',
         'public.pilot_metric_history(text,uuid)',
+        'public.pilot_settings()',
+        'public.pilot_configure(text,text)',
+        'pilot_private.acting_role()',
+        'pilot_private.acting_is_backend()',
+        'pilot_private.setting_definitions()',
+        'pilot_private.setting(text)',
+        'pilot_private.read_settings()',
+        'pilot_private.configure_setting(text,text)',
+        'pilot_private.recompute_metrics(text,uuid)',
         'pilot_private.uid()',
         'pilot_private.is_backend()',
         'pilot_private.raise_storage_missing(text)',
@@ -409,9 +954,7 @@ declare
     authenticated_only constant text[] := array[
         'pilot_private.bulk_update_service_status_as_admin(text[],text,boolean,uuid)'];
     service_role_only constant text[] := array[
-        'pilot_private.check_bulk_update_args(text[],text,boolean)',
-        'pilot_private.apply_service_status(text[],text,boolean,uuid)',
-        'pilot_private.user_is_admin(uuid)',
+        'pilot_private.bulk_update_service_status_as_backend(text[],text,boolean,uuid)',
         'pilot_private.untrusted_triggers(regclass)',
         'pilot_private.privilege_matrix()',
         'public.pilot_verify()'];
@@ -427,8 +970,13 @@ begin
         -- Pilot tables: row-level security decides for authenticated; service_role bypasses it.
         -- Never TRUNCATE, TRIGGER or REFERENCES.
         union all
-        select distinct 'table', 'public.' || k.table_name, r, 'DELETE,INSERT,SELECT,UPDATE'
-          from pilot_private.kinds() k, pg_catalog.unnest(api) r;
+        -- Snapshots: SELECT for authenticated, written by pilot_recompute_metrics only (SPEC §10.4).
+        select distinct 'table', 'public.' || k.table_name, r,
+               case when k.policy_shape = 'snapshots' and r = 'authenticated' then 'SELECT' else 'DELETE,INSERT,SELECT,UPDATE' end
+          from pilot_private.kinds() k, pg_catalog.unnest(api) r
+        -- The audit trail: read only (row-level security: app admins), append-only (SPEC §10.5).
+        union all
+        select 'table', 'public.pilot_audit_events', r, 'SELECT' from pg_catalog.unnest(api) r;
 end
 $$;
 comment on function pilot_private.privilege_matrix() is
@@ -454,7 +1002,7 @@ declare
     -- the policies of each shape (SPEC §4): name, command (r a w d)
     shape_policies constant jsonb := '{
         "events":    [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_writers_update", "w"], ["pilot_admins_delete", "d"]],
-        "snapshots": [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]],
+        "snapshots": [["pilot_members_read", "r"]],
         "decisions": [["pilot_admins_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]]}';
     -- table, policy, command
     expected_policies text[][];
@@ -533,6 +1081,48 @@ begin
         detail := case when actual is null then 'missing' when ok then 'present' else 'wrong command or roles: ' || actual end;
         return next;
     end loop;
+
+    -- SPEC §10.4: snapshots have no write policy (privileges refuse authenticated anyway).
+    "check" := 'no write policy on pilot_metric_snapshots (pilot_recompute_metrics writes them)';
+    select pg_catalog.string_agg(p.polname::text, ', ' order by p.polname) into bad
+      from pg_catalog.pg_policy p
+     where p.polrelid = pg_catalog.to_regclass('public.pilot_metric_snapshots') and p.polcmd <> 'r';
+    ok := bad is null;
+    detail := coalesce('write policies: ' || bad, 'none');
+    return next;
+
+    -- SPEC §10.5: the audit trail.
+    rel := pg_catalog.to_regclass('public.pilot_audit_events');
+    "check" := 'the audit trail public.pilot_audit_events exists with row-level security (app admins read)';
+    select pg_catalog.format('%s %s', c.relrowsecurity,
+                             (select pg_catalog.string_agg(p.polname || ':' || p.polcmd::text, ',' order by p.polname)
+                                from pg_catalog.pg_policy p where p.polrelid = c.oid))
+      into actual from pg_catalog.pg_class c where c.oid = rel;
+    ok := coalesce(actual = 't pilot_admins_read:r', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+
+    "check" := 'the audit trail is append-only: UPDATE, DELETE and TRUNCATE refused by ENABLE ALWAYS triggers';
+    select pg_catalog.string_agg(pg_catalog.format('%s %s', t.tgname, t.tgenabled), ', ' order by t.tgname) into actual
+      from pg_catalog.pg_trigger t where t.tgrelid = rel and not t.tgisinternal
+       and t.tgfoid = 'pilot_private.audit_append_only()'::regprocedure;
+    ok := coalesce(actual = 'pilot_audit_append_only A, pilot_audit_no_truncate A', false);
+    detail := coalesce(actual, 'missing');
+    return next;
+
+    -- SPEC §10.1: settings are rows; only known settings with valid values.
+    "check" := 'every stored setting is a known setting with a valid value';
+    bad := null;
+    for t in select s.setting from pilot_private.settings s loop
+        begin
+            perform pilot_private.check_setting(t, (select s.value from pilot_private.settings s where s.setting = t), true);
+        exception when invalid_parameter_value then
+            bad := pg_catalog.concat_ws(', ', bad, pg_catalog.left(pg_catalog.quote_literal(t), 120));
+        end;
+    end loop;
+    ok := bad is null;
+    detail := coalesce('invalid: ' || bad, 'all valid');
+    return next;
 
     "check" := 'hardened public.bulk_update_service_status is installed, SECURITY INVOKER';
     select pg_catalog.format('%s member:%s', p.prosecdef,
@@ -681,9 +1271,9 @@ end
 $$;
 comment on function public.pilot_verify() is
 $$Read-only verification of the installed pilot objects, one row per check.
-Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part, grants), the search path pg_catalog, pg_temp on every function, the privileges of PUBLIC, anon, authenticated and service_role (exactly the matrix), triggers the extension did not create on pilot tables, TRIGGER privilege and untrusted triggers on public.services, and the drop guard. For database owners and service_role.$$;
+Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), no write policy on snapshots, the append-only audit trail, the stored settings, the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part, grants), the search path pg_catalog, pg_temp on every function, the privileges of PUBLIC, anon, authenticated and service_role (exactly the matrix), triggers the extension did not create on pilot tables, TRIGGER privilege and untrusted triggers on public.services, and the drop guard. For database owners and service_role.$$;
 
 -- ---------------------------------------------------------------------------------------------
--- 4. Privileges, last (SPEC §2).
+-- 10. Privileges, last (SPEC §2).
 
 select pilot_private.reset_privileges();

@@ -51,10 +51,16 @@ extension_sql_file!(
     name = "tables",
     requires = ["kinds"]
 );
+extension_sql_file!("../sql/41_audit.sql", name = "audit", requires = ["tables"]);
+extension_sql_file!(
+    "../sql/42_settings.sql",
+    name = "settings",
+    requires = ["audit"]
+);
 extension_sql_file!(
     "../sql/50_policies.sql",
     name = "policies",
-    requires = ["tables"]
+    requires = ["settings"]
 );
 extension_sql_file!(
     "../sql/60_admin.sql",

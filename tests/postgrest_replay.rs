@@ -651,3 +651,72 @@ fn hostile_bodies_answer_within_bounds() {
         "{took:?}"
     );
 }
+
+/// SPEC §10.4: metric history cannot be forged. PostgREST's table endpoint lets a writer INSERT
+/// into any table it holds INSERT on; snapshots are SELECT only for `authenticated`, so a forged
+/// M3 of 99/100 dated 2099 is refused (403), while the same endpoint inserts into an event table
+/// (201) and pilot_recompute_metrics still writes the nine metrics.
+#[test]
+fn metric_history_cannot_be_forged_over_http() {
+    let Some(mut e) = env() else { return };
+    e.admin
+        .batch_execute(
+            "delete from pilot_metric_snapshots where pilot_cycle_id = 'replay-f';
+             delete from pilot_preference_fit_events where pilot_cycle_id = 'replay-f';",
+        )
+        .unwrap();
+    let forged = json!({"pilot_cycle_id": "replay-f", "org_id": ORG_A, "metric_id": "M3", "metric_value": 0.99,
+                        "numerator": 99, "denominator": 100, "calculated_at": "2099-01-01T00:00:00Z"});
+    let r = e.api.request(&Request::insert(
+        "pilot_metric_snapshots",
+        user(EDITOR_A),
+        &forged.to_string(),
+    ));
+    assert_status(
+        &r,
+        403,
+        "a writer's forged snapshot through the table endpoint",
+    );
+    assert_eq!(r.body["code"], "42501");
+    let r = e.api.request(&Request::insert(
+        "pilot_metric_snapshots",
+        user(ADMIN),
+        &forged.to_string(),
+    ));
+    assert_status(&r, 403, "an app admin's forged snapshot");
+    assert_eq!(
+        e.count("select count(*) from pilot_metric_snapshots where pilot_cycle_id = 'replay-f'"),
+        0
+    );
+
+    let event = json!({"pilot_cycle_id": "replay-f", "org_id": ORG_A, "cohort_label": "c1",
+                       "recorded_at": "2026-06-01T10:00:00Z", "preferred_via_platform": true});
+    let r = e.api.request(&Request::insert(
+        "pilot_preference_fit_events",
+        user(EDITOR_A),
+        &event.to_string(),
+    ));
+    assert_status(&r, 201, "the same endpoint inserts into an event table");
+
+    let r = e.post(
+        "pilot_recompute_metrics",
+        user(EDITOR_A),
+        &json!({"pilot_cycle_id": "replay-f", "org_id": ORG_A}),
+    );
+    assert_status(&r, 200, "recompute by a writer");
+    assert_eq!(r.body["metrics"]["M7"]["denominator"], 1);
+    assert_eq!(
+        e.count("select count(*) from pilot_metric_snapshots where pilot_cycle_id = 'replay-f'"),
+        9
+    );
+    let r = e.post(
+        "pilot_recompute_metrics",
+        user(VIEWER_A),
+        &json!({"pilot_cycle_id": "replay-f", "org_id": ORG_A}),
+    );
+    assert_status(&r, 403, "recompute by a viewer");
+    assert_eq!(
+        e.count("select count(*) from pilot_metric_snapshots where pilot_cycle_id = 'replay-f'"),
+        9
+    );
+}

@@ -82,6 +82,8 @@ select p.name as persona, t.name as tbl, op,
            when op = 'select' then
                case when p.backend or p.admin or (t.shape <> 'decisions' and p.member_a)
                     then 'rows:' || t.a_rows else 'rows:0' end
+           -- snapshots (SPEC §10.4): authenticated holds SELECT only; pilot_recompute_metrics writes them
+           when t.shape = 'snapshots' and op <> 'select' and not p.backend then 'error:42501'
            when op = 'insert' then
                case when p.backend or p.admin or (t.shape <> 'decisions' and p.writer_a) then 'inserted' else 'error:42501' end
            when op = 'update' then

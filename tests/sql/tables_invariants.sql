@@ -190,7 +190,10 @@ select lives_ok($$insert into pilot_preference_fit_events (pilot_cycle_id, org_i
                 'host rows: trusted roles (superuser, BYPASSRLS: what pg_restore runs as) are not checked');
 
 -- Every pilot table is registered for pg_dump.
-select is((select count(*)::int from pg_extension e, unnest(e.extconfig) c where e.extname = 'pilot_guardrails'), 9,
-          'all nine pilot tables are registered with pg_extension_config_dump');
+select is((select array_agg(c::regclass::text order by c::regclass::text) from pg_extension e, unnest(e.extconfig) c
+            where e.extname = 'pilot_guardrails'),
+          (select array_agg(t order by t) from (select distinct k.table_name::text as t from pilot_private.kinds() k
+                                                union all select 'pilot_audit_events' union all select 'pilot_private.settings') x),
+          'the nine pilot tables, the audit trail and the settings are registered with pg_extension_config_dump');
 
 select * from finish();

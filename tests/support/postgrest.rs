@@ -75,6 +75,17 @@ impl Request {
             query: vec![],
         }
     }
+    /// `POST /<table>` with a JSON object body: PostgREST's table endpoint (an INSERT under the
+    /// caller's privileges and row-level security; 201 on success).
+    pub fn insert(table: &str, jwt: Option<Value>, body: &str) -> Self {
+        Request {
+            method: Method::Post,
+            path: format!("/{table}"),
+            jwt,
+            body: Some(body.to_string()),
+            query: vec![],
+        }
+    }
     pub fn get(function: &str, jwt: Option<Value>, query: &[(&str, &str)]) -> Self {
         Request {
             method: Method::Get,
@@ -250,8 +261,50 @@ impl PostgRest {
         }
     }
 
+    /// The table endpoint's INSERT (PostgREST v12, `Prefer: return=minimal`): the body's top-level
+    /// keys are the columns, the rows come from `json_populate_recordset` over the body made an array.
+    fn plan_insert(
+        &self,
+        table: &str,
+        req: &Request,
+    ) -> Result<(Proc, String, Vec<String>), Response> {
+        let body = req.body.clone().unwrap_or_else(|| "{}".into());
+        let cols: Vec<String> = top_level_keys(&body)
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect();
+        let qualified = format!("{}.{}", quote_ident(&self.schema), quote_ident(table));
+        let picked: Vec<String> = cols.iter().map(|c| format!("pgrst_body.{c}")).collect();
+        let call = format!(
+            "INSERT INTO {qualified}({}) SELECT {} FROM (SELECT $1::json AS json_data) pgrst_payload, \
+             LATERAL (SELECT CASE WHEN json_typeof(pgrst_payload.json_data) = 'array' THEN pgrst_payload.json_data \
+                                  ELSE json_build_array(pgrst_payload.json_data) END AS val) pgrst_uniform_json, \
+             LATERAL (SELECT * FROM json_populate_recordset(null::{qualified}, pgrst_uniform_json.val)) pgrst_body \
+             RETURNING 1",
+            cols.join(", "),
+            picked.join(", ")
+        );
+        let proc = Proc {
+            name: table.to_string(),
+            args: vec![],
+            n_defaults: 0,
+            volatility: 'v',
+            returns_rows: true,
+        };
+        Ok((proc, call, vec![body]))
+    }
+
     /// Pick the function and build `<call>` plus its parameters (all sent as text).
     fn plan(&self, req: &Request) -> Result<(Proc, String, Vec<String>), Response> {
+        if let Some(table) = req
+            .path
+            .strip_prefix('/')
+            .filter(|p| !p.starts_with("rpc/"))
+        {
+            if req.method == Method::Post {
+                return self.plan_insert(table, req);
+            }
+        }
         let name = req
             .path
             .strip_prefix("/rpc/")
@@ -468,7 +521,11 @@ impl PostgRest {
         match outcome {
             Ok(body) => match self.client.batch_execute("COMMIT") {
                 Ok(()) => Response {
-                    status: 200,
+                    status: if req.path.starts_with("/rpc/") {
+                        200
+                    } else {
+                        201
+                    },
                     body: serde_json::from_str(&body).unwrap_or(Value::Null),
                     access_mode,
                 },
