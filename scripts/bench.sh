@@ -30,6 +30,8 @@ createdb bench
 export PGDATABASE=bench
 {
     psql_q -c "create extension pilot_guardrails" -c "select pilot_bootstrap_host()"
+    # Recording throughput, not the rate limit: off (the limit's own cost is measured separately).
+    psql_q -c "select pilot_configure('recorder_calls_per_minute', '0')"
     psql_q -f scripts/demo/seed.sql
     psql_q -c "insert into services (id, name) select 'svc-' || s, 'S' from generate_series(0, 499) s"
     psql_q -f bench/functions.sql -f bench/plpgsql_validator.sql -f bench/corpus.sql -f bench/scorecard_data.sql

@@ -14,6 +14,9 @@
 --   1. signed in (roles RLS applies to)          42501   (anon holds no EXECUTE at all)
 --   2. payload valid (Rust, src/validate.rs)     22023   DETAIL: [{"path","code","message"}]
 --   3. writer of the payload's organization      42501   (admins and backend roles pass)
+--      the rate limit (65_rate_limit.sql)        PGRST → 429 with Retry-After (signed-in users)
+--      the idempotency key (66_idempotency.sql)  PT422 another request, PT410 row gone; a replay
+--                                                answers 200 with the row as stored now
 --   4. referral updates: exists / not terminal   PT404 / PT409 / 22023 rule_violation
 --   5. host rows named by the payload exist      23503
 -- Whichever step first touches a missing relation answers PT501 naming it. Nothing is written
@@ -187,14 +190,49 @@ create function pilot_private.record_event(v_kind text, v_payload jsonb, v_refer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
+    k record;
     fn text;
     me uuid;
+    idem_key text;
+    claim record;
+    new_id uuid;
     target uuid;
     v jsonb;
     stored jsonb;
 begin
-    select pg_catalog.split_part(k.recorder, '(', 1) into fn from pilot_private.kinds() k where k.kind = v_kind;
+    select pg_catalog.split_part(r.recorder, '(', 1) as recorder, r.table_name, r.org_column into k
+      from pilot_private.kinds() r where r.kind = v_kind;
+    fn := k.recorder;
     me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload);
+
+    -- The rate limit counts the calls of signed-in users (replays too); backend roles pass.
+    if me is not null then
+        perform pilot_private.count_recorder_call();
+    end if;
+
+    -- The idempotency key, claimed before steps 4–5 (SPEC §10.2).
+    idem_key := pilot_private.request_idempotency_key();
+    if idem_key is not null then
+        select * into claim from pilot_private.claim_idempotency_key(
+            v_kind, idem_key, (v_payload ->> k.org_column)::uuid,
+            pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+                v_payload::text || '|' || coalesce(v_referral_id::text, ''), 'UTF8')), 'hex'),
+            v_referral_id);
+        if claim.outcome = 'conflict' then
+            raise exception using errcode = 'PT422',
+                message = fn || ': idempotency key reused with a different request';
+        elsif claim.outcome = 'replay' then
+            execute pg_catalog.format('select pg_catalog.to_jsonb(t.*) from public.%I t where t.id = $1', k.table_name)
+               into stored using claim.row_id;
+            if stored is null then
+                raise exception using errcode = 'PT410',
+                    message = fn || ': the row this idempotency key recorded no longer exists';
+            end if;
+            return stored;
+        end if;
+        new_id := claim.row_id;
+    end if;
+
     if v_kind = 'referral_update' then
         target := pilot_private.check_referral_update(fn, v_referral_id, v_payload);
     elsif v_kind = 'connection' then
@@ -206,7 +244,7 @@ begin
     -- does not carry it, created_by = the caller) and the defaults of optional fields, then the
     -- payload, whose null means absent. `select *` writes every column, so the defaults are here;
     -- keys a table lacks are ignored by jsonb_populate_record.
-    v := pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid(), 'created_at', pg_catalog.now(),
+    v := pg_catalog.jsonb_build_object('id', coalesce(new_id, pg_catalog.gen_random_uuid()), 'created_at', pg_catalog.now(),
                                        'referral_state', 'initiated', 'violations', '[]'::jsonb,
                                        'compensating_controls', '[]'::jsonb)
          || pg_catalog.jsonb_strip_nulls(v_payload)
@@ -267,68 +305,69 @@ comment on function pilot_private.record_event(text, jsonb, uuid) is
 
 -- ---------------------------------------------------------------------------------------------
 -- The public recorders: each keeps its name, its single unnamed jsonb parameter (PostgREST passes
--- the whole body) and its COMMENT, which PostgREST's OpenAPI shows. Every enum a COMMENT lists is
+-- the whole body) and its COMMENT, which PostgREST's OpenAPI shows. Each pins READ COMMITTED
+-- (PostgREST hoists the setting into the request's BEGIN): idempotent replays need it. Every enum a COMMENT lists is
 -- compared with Rust's KINDS by an in-database test.
 
 create function public.pilot_record_contact_attempt(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('contact_attempt', $1);
 comment on function public.pilot_record_contact_attempt(jsonb) is
 $$Record how an attempt to reach a service turned out (POST events/contact-attempt).
-The request body is the event: {"pilot_cycle_id", "service_id", "recorded_by_org_id", "entity_key_hash" (SHA-256 hex), "attempt_channel" (phone | website | email | in_person | referral), "attempt_outcome" (connected | disconnected_number | no_response | intake_unavailable | invalid_routing | other_failure), "attempted_at" (RFC 3339), optional "resolved_at", "outcome_notes_code" (busy_signal | voicemail_only | eligibility_mismatch | hours_mismatch | capacity_full | unknown_failure)}. Codes only; keys such as notes or query are refused anywhere. Returns the stored row. Errors: 400 invalid payload (details list every issue), 401 not signed in, 403 not a writer of recorded_by_org_id, 409 unknown service or organization, 501 storage missing.$$;
+The request body is the event: {"pilot_cycle_id", "service_id", "recorded_by_org_id", "entity_key_hash" (SHA-256 hex), "attempt_channel" (phone | website | email | in_person | referral), "attempt_outcome" (connected | disconnected_number | no_response | intake_unavailable | invalid_routing | other_failure), "attempted_at" (RFC 3339), optional "resolved_at", "outcome_notes_code" (busy_signal | voicemail_only | eligibility_mismatch | hours_mismatch | capacity_full | unknown_failure)}. Codes only; keys such as notes or query are refused anywhere. Returns the stored row. Errors: 400 invalid payload (details list every issue), 401 not signed in, 403 not a writer of recorded_by_org_id, 409 unknown service or organization, 501 storage missing. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_referral(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('referral', $1);
 comment on function public.pilot_record_referral(jsonb) is
 $$Record a referral to a service (POST events/referral).
-The request body is the referral: {"pilot_cycle_id", "source_org_id", "target_service_id", "created_at", "updated_at", optional "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout; initiated by default, the last four are terminal and need "terminal_at"), "terminal_at", "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure; not while initiated)}. Returns the stored row with its id. Errors: 400, 401, 403 (not a writer of source_org_id), 409, 501.$$;
+The request body is the referral: {"pilot_cycle_id", "source_org_id", "target_service_id", "created_at", "updated_at", optional "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout; initiated by default, the last four are terminal and need "terminal_at"), "terminal_at", "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure; not while initiated)}. Returns the stored row with its id. Errors: 400, 401, 403 (not a writer of source_org_id), 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_update_referral(referral_id uuid, payload jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('referral_update', payload, referral_id);
 comment on function public.pilot_update_referral(uuid, jsonb) is
 $$Move a referral to its next state (PATCH events/referral/{id}).
-payload: {"source_org_id" (the referral's organization), "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout), "updated_at" (not before the stored one), optional "terminal_at" (required for a terminal state), "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure)}. Absent optional fields keep their stored value. A terminal referral never changes again. Errors: 400 invalid or inconsistent, 401, 403 (not a writer of source_org_id), 404 referral not found or not visible (also when source_org_id is not the referral's), 409 already terminal, 501.$$;
+payload: {"source_org_id" (the referral's organization), "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout), "updated_at" (not before the stored one), optional "terminal_at" (required for a terminal state), "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure)}. Absent optional fields keep their stored value. A terminal referral never changes again. Errors: 400 invalid or inconsistent, 401, 403 (not a writer of source_org_id), 404 referral not found or not visible (also when source_org_id is not the referral's), 409 already terminal, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_integration_feasibility(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('integration_feasibility', $1);
 comment on function public.pilot_record_integration_feasibility(jsonb) is
 $$Record an integration feasibility decision (POST integration-feasibility). App admins only.
-The request body: {"decision" (go | conditional | blocked), "decision_date" (YYYY-MM-DD), "redline_checklist_version" (code, at most 50), "owners" (codes, at least one), optional "violations", "compensating_controls" (codes), "pilot_cycle_id"}. go means no violations; conditional needs a compensating control. created_by is the caller. Errors: 400, 401, 403 (not an admin), 501.$$;
+The request body: {"decision" (go | conditional | blocked), "decision_date" (YYYY-MM-DD), "redline_checklist_version" (code, at most 50), "owners" (codes, at least one), optional "violations", "compensating_controls" (codes), "pilot_cycle_id"}. go means no violations; conditional needs a compensating control. created_by is the caller. Errors: 400, 401, 403 (not an admin), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_connection(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('connection', $1);
 comment on function public.pilot_record_connection(jsonb) is
 $$Record that a person reached a service (source of M2, seconds to connection).
-The request body: {"pilot_cycle_id", "org_id", "service_id", "connected_at", and exactly one of "contact_attempt_event_id" / "referral_event_id" — an event of the same cycle and organization}. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "service_id", "connected_at", and exactly one of "contact_attempt_event_id" / "referral_event_id" — an event of the same cycle and organization}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_service_scope(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('service_scope', $1);
 comment on function public.pilot_record_service_scope(jsonb) is
 $$Put a service in an organization's pilot scope with its freshness SLA tier (source of M4).
-The request body: {"pilot_cycle_id", "org_id", "service_id", "sla_tier" (crisis 24 h | high_demand 48 h | standard 168 h)}. Recording the same (cycle, org, service) again updates its tier. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "service_id", "sla_tier" (crisis 24 h | high_demand 48 h | standard 168 h)}. Recording the same (cycle, org, service) again updates its tier. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_service_status(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('service_status', $1);
 comment on function public.pilot_record_service_status(jsonb) is
 $$Record a check of a service's operational status (M4 counts the latest check per scoped service).
-The request body: {"pilot_cycle_id", "org_id", "service_id", "checked_at", "status_code" (available | temporarily_unavailable | closed | unknown)}. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "service_id", "checked_at", "status_code" (available | temporarily_unavailable | closed | unknown)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_data_decay_audit(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('data_decay_audit', $1);
 comment on function public.pilot_record_data_decay_audit(jsonb) is
 $$Record an audit of a listing's accuracy (source of M6, fatal error rate).
-The request body: {"pilot_cycle_id", "org_id", "service_id", "audited_at", "is_fatal", "verification_mode" (web_only | web_plus_call | provider_confirmation), "fatal_error_category" (wrong_or_disconnected_phone | invalid_or_defunct_intake_path | materially_incorrect_eligibility | service_closed_or_unavailable_but_listed_available; exactly when is_fatal)}. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "service_id", "audited_at", "is_fatal", "verification_mode" (web_only | web_plus_call | provider_confirmation), "fatal_error_category" (wrong_or_disconnected_phone | invalid_or_defunct_intake_path | materially_incorrect_eligibility | service_closed_or_unavailable_but_listed_available; exactly when is_fatal)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_preference_fit(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('preference_fit', $1);
 comment on function public.pilot_record_preference_fit(jsonb) is
 $$Record whether a person of a cohort preferred reaching services through the platform (source of M7).
-The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;

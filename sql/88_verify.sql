@@ -129,6 +129,18 @@ begin
     detail := coalesce(actual, 'missing');
     return next;
 
+    -- SPEC §10.2: idempotent replays need READ COMMITTED, which the recorders pin for PostgREST.
+    "check" := 'every recorder pins default_transaction_isolation = read committed';
+    select pg_catalog.string_agg(k.recorder, ', ' order by k.recorder) into bad
+      from pilot_private.kinds() k
+     where k.payload
+       and not coalesce((select 'default_transaction_isolation=read committed' = any (p.proconfig)
+                           from pg_catalog.pg_proc p
+                          where p.oid = pg_catalog.to_regprocedure('public.' || k.recorder)), false);
+    ok := bad is null;
+    detail := coalesce('not pinned: ' || bad, 'all pinned');
+    return next;
+
     -- SPEC §10.1: settings are rows; only known settings with valid values.
     "check" := 'every stored setting is a known setting with a valid value';
     bad := null;

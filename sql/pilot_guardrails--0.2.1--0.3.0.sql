@@ -9,7 +9,9 @@
 --      the enum lists of their COMMENTs in one form, compared with Rust's KINDS by a test
 --   3. the acting role, for SECURITY DEFINER code (20_identity.sql)
 --   4. the audit trail of privileged acts (41_audit.sql, SPEC §10.5)
---   5. settings (42_settings.sql, SPEC §10.1)
+--   5. settings (42_settings.sql, SPEC §10.1); the rate limit (65_rate_limit.sql, §10.3) and
+--      idempotency keys (66_idempotency.sql, §10.2), claimed in the recorders' shared path, and
+--      the recorders pinning READ COMMITTED
 --   6. metric history that cannot be forged: snapshots written by pilot_recompute_metrics'
 --      privileged part only (50_policies.sql, 80_scorecard.sql, SPEC §10.4)
 --   7. bulk_update_service_status audited on both paths (60_admin.sql)
@@ -231,14 +233,49 @@ create function pilot_private.record_event(v_kind text, v_payload jsonb, v_refer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
+    k record;
     fn text;
     me uuid;
+    idem_key text;
+    claim record;
+    new_id uuid;
     target uuid;
     v jsonb;
     stored jsonb;
 begin
-    select pg_catalog.split_part(k.recorder, '(', 1) into fn from pilot_private.kinds() k where k.kind = v_kind;
+    select pg_catalog.split_part(r.recorder, '(', 1) as recorder, r.table_name, r.org_column into k
+      from pilot_private.kinds() r where r.kind = v_kind;
+    fn := k.recorder;
     me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload);
+
+    -- The rate limit counts the calls of signed-in users (replays too); backend roles pass.
+    if me is not null then
+        perform pilot_private.count_recorder_call();
+    end if;
+
+    -- The idempotency key, claimed before steps 4–5 (SPEC §10.2).
+    idem_key := pilot_private.request_idempotency_key();
+    if idem_key is not null then
+        select * into claim from pilot_private.claim_idempotency_key(
+            v_kind, idem_key, (v_payload ->> k.org_column)::uuid,
+            pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+                v_payload::text || '|' || coalesce(v_referral_id::text, ''), 'UTF8')), 'hex'),
+            v_referral_id);
+        if claim.outcome = 'conflict' then
+            raise exception using errcode = 'PT422',
+                message = fn || ': idempotency key reused with a different request';
+        elsif claim.outcome = 'replay' then
+            execute pg_catalog.format('select pg_catalog.to_jsonb(t.*) from public.%I t where t.id = $1', k.table_name)
+               into stored using claim.row_id;
+            if stored is null then
+                raise exception using errcode = 'PT410',
+                    message = fn || ': the row this idempotency key recorded no longer exists';
+            end if;
+            return stored;
+        end if;
+        new_id := claim.row_id;
+    end if;
+
     if v_kind = 'referral_update' then
         target := pilot_private.check_referral_update(fn, v_referral_id, v_payload);
     elsif v_kind = 'connection' then
@@ -250,7 +287,7 @@ begin
     -- does not carry it, created_by = the caller) and the defaults of optional fields, then the
     -- payload, whose null means absent. `select *` writes every column, so the defaults are here;
     -- keys a table lacks are ignored by jsonb_populate_record.
-    v := pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid(), 'created_at', pg_catalog.now(),
+    v := pg_catalog.jsonb_build_object('id', coalesce(new_id, pg_catalog.gen_random_uuid()), 'created_at', pg_catalog.now(),
                                        'referral_state', 'initiated', 'violations', '[]'::jsonb,
                                        'compensating_controls', '[]'::jsonb)
          || pg_catalog.jsonb_strip_nulls(v_payload)
@@ -310,67 +347,67 @@ comment on function pilot_private.record_event(text, jsonb, uuid) is
     'The shared path of every recorder (SPEC §7): signed in, payload valid, writer of its organization, the referral update''s checks, host rows exist, then the write; returns the stored row. PT501 when storage is missing.';
 
 create or replace function public.pilot_record_contact_attempt(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('contact_attempt', $1);
 comment on function public.pilot_record_contact_attempt(jsonb) is
 $$Record how an attempt to reach a service turned out (POST events/contact-attempt).
-The request body is the event: {"pilot_cycle_id", "service_id", "recorded_by_org_id", "entity_key_hash" (SHA-256 hex), "attempt_channel" (phone | website | email | in_person | referral), "attempt_outcome" (connected | disconnected_number | no_response | intake_unavailable | invalid_routing | other_failure), "attempted_at" (RFC 3339), optional "resolved_at", "outcome_notes_code" (busy_signal | voicemail_only | eligibility_mismatch | hours_mismatch | capacity_full | unknown_failure)}. Codes only; keys such as notes or query are refused anywhere. Returns the stored row. Errors: 400 invalid payload (details list every issue), 401 not signed in, 403 not a writer of recorded_by_org_id, 409 unknown service or organization, 501 storage missing.$$;
+The request body is the event: {"pilot_cycle_id", "service_id", "recorded_by_org_id", "entity_key_hash" (SHA-256 hex), "attempt_channel" (phone | website | email | in_person | referral), "attempt_outcome" (connected | disconnected_number | no_response | intake_unavailable | invalid_routing | other_failure), "attempted_at" (RFC 3339), optional "resolved_at", "outcome_notes_code" (busy_signal | voicemail_only | eligibility_mismatch | hours_mismatch | capacity_full | unknown_failure)}. Codes only; keys such as notes or query are refused anywhere. Returns the stored row. Errors: 400 invalid payload (details list every issue), 401 not signed in, 403 not a writer of recorded_by_org_id, 409 unknown service or organization, 501 storage missing. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_referral(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('referral', $1);
 comment on function public.pilot_record_referral(jsonb) is
 $$Record a referral to a service (POST events/referral).
-The request body is the referral: {"pilot_cycle_id", "source_org_id", "target_service_id", "created_at", "updated_at", optional "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout; initiated by default, the last four are terminal and need "terminal_at"), "terminal_at", "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure; not while initiated)}. Returns the stored row with its id. Errors: 400, 401, 403 (not a writer of source_org_id), 409, 501.$$;
+The request body is the referral: {"pilot_cycle_id", "source_org_id", "target_service_id", "created_at", "updated_at", optional "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout; initiated by default, the last four are terminal and need "terminal_at"), "terminal_at", "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure; not while initiated)}. Returns the stored row with its id. Errors: 400, 401, 403 (not a writer of source_org_id), 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_update_referral(referral_id uuid, payload jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('referral_update', payload, referral_id);
 comment on function public.pilot_update_referral(uuid, jsonb) is
 $$Move a referral to its next state (PATCH events/referral/{id}).
-payload: {"source_org_id" (the referral's organization), "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout), "updated_at" (not before the stored one), optional "terminal_at" (required for a terminal state), "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure)}. Absent optional fields keep their stored value. A terminal referral never changes again. Errors: 400 invalid or inconsistent, 401, 403 (not a writer of source_org_id), 404 referral not found or not visible (also when source_org_id is not the referral's), 409 already terminal, 501.$$;
+payload: {"source_org_id" (the referral's organization), "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout), "updated_at" (not before the stored one), optional "terminal_at" (required for a terminal state), "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure)}. Absent optional fields keep their stored value. A terminal referral never changes again. Errors: 400 invalid or inconsistent, 401, 403 (not a writer of source_org_id), 404 referral not found or not visible (also when source_org_id is not the referral's), 409 already terminal, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_integration_feasibility(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('integration_feasibility', $1);
 comment on function public.pilot_record_integration_feasibility(jsonb) is
 $$Record an integration feasibility decision (POST integration-feasibility). App admins only.
-The request body: {"decision" (go | conditional | blocked), "decision_date" (YYYY-MM-DD), "redline_checklist_version" (code, at most 50), "owners" (codes, at least one), optional "violations", "compensating_controls" (codes), "pilot_cycle_id"}. go means no violations; conditional needs a compensating control. created_by is the caller. Errors: 400, 401, 403 (not an admin), 501.$$;
+The request body: {"decision" (go | conditional | blocked), "decision_date" (YYYY-MM-DD), "redline_checklist_version" (code, at most 50), "owners" (codes, at least one), optional "violations", "compensating_controls" (codes), "pilot_cycle_id"}. go means no violations; conditional needs a compensating control. created_by is the caller. Errors: 400, 401, 403 (not an admin), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_connection(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('connection', $1);
 comment on function public.pilot_record_connection(jsonb) is
 $$Record that a person reached a service (source of M2, seconds to connection).
-The request body: {"pilot_cycle_id", "org_id", "service_id", "connected_at", and exactly one of "contact_attempt_event_id" / "referral_event_id" — an event of the same cycle and organization}. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "service_id", "connected_at", and exactly one of "contact_attempt_event_id" / "referral_event_id" — an event of the same cycle and organization}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_service_scope(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('service_scope', $1);
 comment on function public.pilot_record_service_scope(jsonb) is
 $$Put a service in an organization's pilot scope with its freshness SLA tier (source of M4).
-The request body: {"pilot_cycle_id", "org_id", "service_id", "sla_tier" (crisis 24 h | high_demand 48 h | standard 168 h)}. Recording the same (cycle, org, service) again updates its tier. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "service_id", "sla_tier" (crisis 24 h | high_demand 48 h | standard 168 h)}. Recording the same (cycle, org, service) again updates its tier. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_service_status(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('service_status', $1);
 comment on function public.pilot_record_service_status(jsonb) is
 $$Record a check of a service's operational status (M4 counts the latest check per scoped service).
-The request body: {"pilot_cycle_id", "org_id", "service_id", "checked_at", "status_code" (available | temporarily_unavailable | closed | unknown)}. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "service_id", "checked_at", "status_code" (available | temporarily_unavailable | closed | unknown)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_data_decay_audit(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('data_decay_audit', $1);
 comment on function public.pilot_record_data_decay_audit(jsonb) is
 $$Record an audit of a listing's accuracy (source of M6, fatal error rate).
-The request body: {"pilot_cycle_id", "org_id", "service_id", "audited_at", "is_fatal", "verification_mode" (web_only | web_plus_call | provider_confirmation), "fatal_error_category" (wrong_or_disconnected_phone | invalid_or_defunct_intake_path | materially_incorrect_eligibility | service_closed_or_unavailable_but_listed_available; exactly when is_fatal)}. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "service_id", "audited_at", "is_fatal", "verification_mode" (web_only | web_plus_call | provider_confirmation), "fatal_error_category" (wrong_or_disconnected_phone | invalid_or_defunct_intake_path | materially_incorrect_eligibility | service_closed_or_unavailable_but_listed_available; exactly when is_fatal)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_preference_fit(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
     return pilot_private.record_event('preference_fit', $1);
 comment on function public.pilot_record_preference_fit(jsonb) is
 $$Record whether a person of a cohort preferred reaching services through the platform (source of M7).
-The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501.$$;
+The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 -- ---------------------------------------------------------------------------------------------
 -- 3. The acting role.
@@ -697,6 +734,151 @@ comment on function public.pilot_configure(text, text) is
 $$Change a setting (SPEC §10.1): pilot_configure('min_cell_size', '11'). App admins and backend roles (403 otherwise); a bad name or value is 400 naming the setting. Intervals as PostgreSQL reads them ('24 hours'); retention.<table> also 'none'. min_cell_size 0 (suppression off) only by a superuser or the extension's owner. Every change is audited. Returns {"setting", "value", "previous", "default"}.$$;
 
 -- ---------------------------------------------------------------------------------------------
+-- 5b. The rate limit (65_rate_limit.sql, whole) and idempotency keys (66_idempotency.sql, whole).
+
+create table pilot_private.rate_counters (
+    user_id uuid not null,
+    minute timestamptz not null,
+    backend int not null,
+    calls int not null,
+    constraint rate_counters_shard primary key (user_id, minute, backend)
+);
+comment on table pilot_private.rate_counters is
+    'Recorder calls per signed-in user, clock minute and backend (SPEC §10.3). Readable by no API role; past minutes are purged by pilot_apply_retention.';
+alter table pilot_private.rate_counters enable row level security;
+
+-- Count this call of the signed-in caller, or refuse it (PGRST → 429 with Retry-After).
+create function pilot_private.count_recorder_call() returns void
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me uuid := pilot_private.uid();
+    lim int;
+    m constant timestamptz := pg_catalog.date_trunc('minute', pg_catalog.now());
+    n bigint;
+begin
+    if me is null or pilot_private.acting_is_backend() then
+        return;
+    end if;
+    lim := pilot_private.setting('recorder_calls_per_minute')::int;
+    if lim = 0 then
+        return;
+    end if;
+    select coalesce(pg_catalog.sum(c.calls), 0) into n
+      from pilot_private.rate_counters c where c.user_id = me and c.minute = m;
+    if n >= lim then
+        raise sqlstate 'PGRST' using
+            message = pg_catalog.jsonb_build_object(
+                'code', 'PT429',
+                'message', pg_catalog.format('rate limit: at most %s recorder calls per minute per user', lim),
+                'hint', 'Retry after the number of seconds in Retry-After.')::text,
+            detail = pg_catalog.jsonb_build_object(
+                'status', 429,
+                'headers', pg_catalog.jsonb_build_object('Retry-After', greatest(1, least(60,
+                    pg_catalog.ceil(pg_catalog.date_part('epoch', m + interval '1 minute' - pg_catalog.now()))::int))::text))::text;
+    end if;
+    insert into pilot_private.rate_counters as c (user_id, minute, backend, calls)
+    values (me, m, pg_catalog.pg_backend_pid(), 1)
+        on conflict on constraint rate_counters_shard do update set calls = c.calls + 1;
+end
+$$;
+comment on function pilot_private.count_recorder_call() is
+    'Counts a recorder call of the signed-in caller in its backend''s row, or refuses it over recorder_calls_per_minute: SQLSTATE PGRST, HTTP 429 with Retry-After (SPEC §10.3).';
+
+create table pilot_private.idempotency_keys (
+    recorder text not null,
+    org_id uuid,
+    key text not null,
+    request_digest text not null,
+    row_id uuid not null,
+    created_at timestamptz not null default now(),
+    constraint idempotency_keys_scope unique nulls not distinct (recorder, org_id, key)
+);
+comment on table pilot_private.idempotency_keys is
+    'Idempotency keys of recorder calls (SPEC §10.2): scope, a digest of the request, the recorded row''s id. Readable by no API role.';
+create index idempotency_keys_created_at on pilot_private.idempotency_keys (created_at);
+alter table pilot_private.idempotency_keys enable row level security;
+
+-- The Idempotency-Key of this request, or null. 1–255 characters of [A-Za-z0-9._:-], optionally
+-- in one pair of double quotes (the IETF draft's structured-field string); anything else is 22023
+-- naming the header, never its value.
+create function pilot_private.request_idempotency_key() returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    headers text := pg_catalog.current_setting('request.headers', true);
+    k text;
+begin
+    if headers is null or headers = '' then
+        return null;
+    end if;
+    k := headers::jsonb ->> 'idempotency-key';
+    if k is null then
+        return null;
+    elsif k ~ '^[A-Za-z0-9._:-]{1,255}$' then
+        return k;
+    elsif k ~ '^"[A-Za-z0-9._:-]{1,255}"$' then
+        return pg_catalog.substr(k, 2, pg_catalog.length(k) - 2);
+    end if;
+    raise exception using errcode = '22023',
+        message = 'Idempotency-Key header: must be 1 to 255 characters of A-Z, a-z, 0-9, ".", "_", ":", "-", optionally in double quotes';
+end
+$$;
+comment on function pilot_private.request_idempotency_key() is
+    'The request''s Idempotency-Key header (request.headers), quotes stripped; null when absent; 22023 naming the header when malformed.';
+
+-- Claim a key for a recorder call (the table is readable by no API role, hence SECURITY DEFINER).
+-- Re-checks that the caller may write for the organization; the row id is made here (a referral
+-- update's is the referral's, which its digest binds). Returns claimed (record with row_id),
+-- replay (return the row row_id) or conflict (another request under this key).
+create function pilot_private.claim_idempotency_key(v_kind text, v_key text, v_org uuid, v_digest text, v_referral_id uuid)
+returns table (outcome text, row_id uuid)
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    fn text;
+    claimed uuid;
+    held record;
+begin
+    select pg_catalog.split_part(k.recorder, '(', 1) into fn from pilot_private.kinds() k where k.kind = v_kind and k.payload;
+    if fn is null then
+        raise exception using errcode = '22023', message = 'claim_idempotency_key: unknown kind';
+    end if;
+    if not pilot_private.acting_is_backend()
+       and not (pilot_private.is_admin()
+                or (v_org is not null and v_org = any (pilot_private.member_orgs(writers_only => true)))) then
+        raise exception using errcode = '42501',
+            message = fn || ': not allowed: the caller may not write for this organization';
+    end if;
+    insert into pilot_private.idempotency_keys as k (recorder, org_id, key, request_digest, row_id, created_at)
+    values (fn, v_org, v_key, v_digest, coalesce(v_referral_id, pg_catalog.gen_random_uuid()), pg_catalog.now())
+        on conflict on constraint idempotency_keys_scope do update
+       set request_digest = excluded.request_digest, row_id = excluded.row_id, created_at = excluded.created_at
+     where k.created_at < pg_catalog.now() - pilot_private.setting('idempotency_window')::interval
+    returning k.row_id into claimed;
+    if claimed is not null then
+        return query select 'claimed'::text, claimed;
+        return;
+    end if;
+    select k.request_digest, k.row_id into held
+      from pilot_private.idempotency_keys k
+     where k.recorder = fn and k.org_id is not distinct from v_org and k.key = v_key;
+    if held.request_digest is distinct from v_digest then
+        return query select 'conflict'::text, null::uuid;
+    else
+        return query select 'replay'::text, held.row_id;
+    end if;
+end
+$$;
+comment on function pilot_private.claim_idempotency_key(text, text, uuid, text, uuid) is
+    'Claims an idempotency key for a recorder call (SPEC §10.2): claimed with the new row''s id, replay with the recorded row''s id, or conflict. Re-checks the caller.';
+
+-- ---------------------------------------------------------------------------------------------
 -- 6. Snapshots: read only for authenticated; pilot_recompute_metrics' privileged part writes them.
 
 drop policy pilot_writers_insert on public.pilot_metric_snapshots;
@@ -928,6 +1110,9 @@ declare
         'pilot_private.read_settings()',
         'pilot_private.configure_setting(text,text)',
         'pilot_private.recompute_metrics(text,uuid)',
+        'pilot_private.count_recorder_call()',
+        'pilot_private.request_idempotency_key()',
+        'pilot_private.claim_idempotency_key(text,text,uuid,text,uuid)',
         'pilot_private.uid()',
         'pilot_private.is_backend()',
         'pilot_private.raise_storage_missing(text)',
@@ -1108,6 +1293,18 @@ begin
        and t.tgfoid = 'pilot_private.audit_append_only()'::regprocedure;
     ok := coalesce(actual = 'pilot_audit_append_only A, pilot_audit_no_truncate A', false);
     detail := coalesce(actual, 'missing');
+    return next;
+
+    -- SPEC §10.2: idempotent replays need READ COMMITTED, which the recorders pin for PostgREST.
+    "check" := 'every recorder pins default_transaction_isolation = read committed';
+    select pg_catalog.string_agg(k.recorder, ', ' order by k.recorder) into bad
+      from pilot_private.kinds() k
+     where k.payload
+       and not coalesce((select 'default_transaction_isolation=read committed' = any (p.proconfig)
+                           from pg_catalog.pg_proc p
+                          where p.oid = pg_catalog.to_regprocedure('public.' || k.recorder)), false);
+    ok := bad is null;
+    detail := coalesce('not pinned: ' || bad, 'all pinned');
     return next;
 
     -- SPEC §10.1: settings are rows; only known settings with valid values.

@@ -68,9 +68,19 @@ extension_sql_file!(
     requires = ["policies"]
 );
 extension_sql_file!(
+    "../sql/65_rate_limit.sql",
+    name = "rate_limit",
+    requires = ["admin"]
+);
+extension_sql_file!(
+    "../sql/66_idempotency.sql",
+    name = "idempotency",
+    requires = ["rate_limit"]
+);
+extension_sql_file!(
     "../sql/70_recorders.sql",
     name = "recorders",
-    requires = ["admin"]
+    requires = ["idempotency"]
 );
 extension_sql_file!(
     "../sql/80_scorecard.sql",

@@ -720,3 +720,345 @@ fn metric_history_cannot_be_forged_over_http() {
         9
     );
 }
+
+impl Env {
+    fn keyed(&mut self, function: &str, jwt: Option<Value>, body: &Value, key: &str) -> Response {
+        self.api.request(
+            &Request::post(function, jwt, &body.to_string()).header("Idempotency-Key", key),
+        )
+    }
+}
+
+/// SPEC §10.2 through PostgREST's protocol: the Idempotency-Key header, its scope, the window,
+/// replays of a referral update, a deleted row, feasibility decisions.
+#[test]
+fn idempotent_recording_over_http() {
+    let Some(mut e) = env() else { return };
+    e.admin
+        .batch_execute(
+            "delete from pilot_contact_attempt_events where pilot_cycle_id = 'replay-idem';
+             delete from service_operational_status_events where pilot_cycle_id = 'replay-idem';
+             delete from pilot_referral_events where pilot_cycle_id = 'replay-idem';
+             delete from pilot_integration_feasibility_decisions where redline_checklist_version = 'idem-v1';
+             delete from pilot_private.idempotency_keys;",
+        )
+        .unwrap();
+    let count = |e: &mut Env| {
+        e.count("select count(*) from pilot_contact_attempt_events where pilot_cycle_id = 'replay-idem'")
+    };
+    let body = contact("replay-idem", ORG_A, "svc-shelter");
+
+    // The same keyed POST twice: both 200, the same id, one row.
+    let first = e.keyed("pilot_record_contact_attempt", user(EDITOR_A), &body, "k-1");
+    assert_status(&first, 200, "first keyed call");
+    let id = first.body["id"].as_str().unwrap().to_string();
+    let again = e.keyed("pilot_record_contact_attempt", user(EDITOR_A), &body, "k-1");
+    assert_status(&again, 200, "the same keyed call again");
+    assert_eq!(again.body["id"], id.as_str());
+    assert_eq!(
+        again.body, first.body,
+        "the replay answers the row as stored"
+    );
+    let quoted = e.keyed(
+        "pilot_record_contact_attempt",
+        user(EDITOR_A),
+        &body,
+        "\"k-1\"",
+    );
+    assert_status(&quoted, 200, "the key in its quoted form is the same key");
+    assert_eq!(quoted.body["id"], id.as_str());
+    assert_eq!(count(&mut e), 1);
+
+    // Another body under the key: 422, nothing written.
+    let mut other = body.clone();
+    other["attempt_outcome"] = json!("connected");
+    let r = e.keyed(
+        "pilot_record_contact_attempt",
+        user(EDITOR_A),
+        &other,
+        "k-1",
+    );
+    assert_status(&r, 422, "the key reused with another request");
+    assert_eq!(r.code(), Some("PT422"));
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("idempotency key reused with a different request"));
+    assert_eq!(count(&mut e), 1);
+
+    // A malformed key: 400 naming the header, never its value.
+    let r = e.keyed(
+        "pilot_record_contact_attempt",
+        user(EDITOR_A),
+        &body,
+        "not a key; notes=secret",
+    );
+    assert_status(&r, 400, "a malformed key");
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Idempotency-Key header"));
+    assert!(!r.body.to_string().contains("secret"));
+    assert_eq!(count(&mut e), 1);
+
+    // The same key under another organization, or for another recorder: recorded separately.
+    let r = e.keyed(
+        "pilot_record_contact_attempt",
+        user(OWNER_B),
+        &contact("replay-idem", ORG_B, "svc-food"),
+        "k-1",
+    );
+    assert_status(&r, 200, "the key under another organization");
+    assert_ne!(r.body["id"], id.as_str());
+    let status = json!({"pilot_cycle_id": "replay-idem", "org_id": ORG_A, "service_id": "svc-shelter",
+                        "checked_at": "2026-06-01T10:00:00Z", "status_code": "available"});
+    assert_status(
+        &e.keyed(
+            "pilot_record_service_status",
+            user(EDITOR_A),
+            &status,
+            "k-1",
+        ),
+        200,
+        "another recorder",
+    );
+    assert_eq!(e.count("select count(*) from service_operational_status_events where pilot_cycle_id = 'replay-idem'"), 1);
+    assert_eq!(count(&mut e), 2);
+
+    // A failed request leaves no key: fixed, it records.
+    let mut bad = body.clone();
+    bad["attempt_channel"] = json!("pigeon");
+    assert_status(
+        &e.keyed("pilot_record_contact_attempt", user(EDITOR_A), &bad, "k-2"),
+        400,
+        "a failed keyed request",
+    );
+    let fixed = e.keyed("pilot_record_contact_attempt", user(EDITOR_A), &body, "k-2");
+    assert_status(&fixed, 200, "the fixed request with that key");
+    assert_ne!(fixed.body["id"], id.as_str());
+    assert_eq!(count(&mut e), 3);
+
+    // After the window the key is forgotten: recorded again.
+    e.admin
+        .batch_execute(
+            "select pilot_configure('idempotency_window', '1 minute');
+             update pilot_private.idempotency_keys set created_at = now() - interval '2 minutes' where key = 'k-1';",
+        )
+        .unwrap();
+    let r = e.keyed("pilot_record_contact_attempt", user(EDITOR_A), &body, "k-1");
+    assert_status(&r, 200, "the key after its window");
+    assert_ne!(r.body["id"], id.as_str());
+    assert_eq!(count(&mut e), 4);
+    e.admin
+        .batch_execute("select pilot_configure('idempotency_window', '24 hours')")
+        .unwrap();
+
+    // A referral update replayed after it made the referral terminal: 200, not 409.
+    let create = json!({"pilot_cycle_id": "replay-idem", "source_org_id": ORG_A, "target_service_id": "svc-food",
+                        "created_at": "2026-06-01T10:00:00Z", "updated_at": "2026-06-01T10:00:00Z"});
+    let referral = e.keyed("pilot_record_referral", user(EDITOR_A), &create, "r-1");
+    assert_status(&referral, 200, "keyed referral");
+    let rid = referral.body["id"].as_str().unwrap().to_string();
+    let update = json!({"referral_id": rid, "payload": {"source_org_id": ORG_A, "referral_state": "connected",
+                        "updated_at": "2026-06-02T10:00:00Z", "terminal_at": "2026-06-02T10:00:00Z"}});
+    assert_status(
+        &e.keyed("pilot_update_referral", user(EDITOR_A), &update, "u-1"),
+        200,
+        "keyed update to terminal",
+    );
+    let replay = e.keyed("pilot_update_referral", user(EDITOR_A), &update, "u-1");
+    assert_status(
+        &replay,
+        200,
+        "the update replayed after the referral became terminal",
+    );
+    assert_eq!(replay.body["referral_state"], "connected");
+    assert_status(
+        &e.post("pilot_update_referral", user(EDITOR_A), &update),
+        409,
+        "without the key: 409",
+    );
+
+    // The keyed row deleted by an admin, then replayed: 410, nothing written.
+    let before = count(&mut e);
+    let fixed_id = fixed.body["id"].as_str().unwrap().to_string();
+    e.admin
+        .batch_execute(&format!(
+            "delete from pilot_contact_attempt_events where id = '{fixed_id}'"
+        ))
+        .unwrap();
+    let r = e.keyed("pilot_record_contact_attempt", user(EDITOR_A), &body, "k-2");
+    assert_status(&r, 410, "a replay whose row was deleted");
+    assert_eq!(r.code(), Some("PT410"));
+    assert_eq!(count(&mut e), before - 1);
+
+    // Two keyed feasibility decisions with one key: one row.
+    let decision = json!({"decision": "go", "decision_date": "2026-07-01", "redline_checklist_version": "idem-v1",
+                          "owners": ["team-a"]});
+    let a = e.keyed(
+        "pilot_record_integration_feasibility",
+        user(ADMIN),
+        &decision,
+        "f-1",
+    );
+    let b = e.keyed(
+        "pilot_record_integration_feasibility",
+        user(ADMIN),
+        &decision,
+        "f-1",
+    );
+    assert_status(&a, 200, "first keyed decision");
+    assert_status(&b, 200, "second keyed decision");
+    assert_eq!(a.body["id"], b.body["id"]);
+    assert_eq!(
+        e.count("select count(*) from pilot_integration_feasibility_decisions where redline_checklist_version = 'idem-v1'"),
+        1
+    );
+}
+
+/// 8 connections (as the authenticator) send one keyed contact attempt at once.
+fn race(dsn: &str, body: &str, key: &'static str) -> Vec<Response> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (dsn, body, barrier) = (dsn.to_string(), body.to_string(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut api = PostgRest::connect(&dsn, "public").unwrap();
+                barrier.wait();
+                api.request(
+                    &Request::post("pilot_record_contact_attempt", user(EDITOR_A), &body)
+                        .header("Idempotency-Key", key),
+                )
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// SPEC §10.2, concurrency: 8 connections send one keyed request at once → one row, 8 answers of
+/// 200 with its id; with the first transaction held open and rolled back, one of the others records.
+#[test]
+fn concurrent_keyed_requests_make_one_row() {
+    let Some(mut e) = env() else { return };
+    let dsn = std::env::var("PILOT_REPLAY_DSN").unwrap();
+    e.admin
+        .batch_execute(
+            "delete from pilot_contact_attempt_events where pilot_cycle_id = 'replay-conc'",
+        )
+        .unwrap();
+    let body = contact("replay-conc", ORG_A, "svc-shelter").to_string();
+    let answers = race(&dsn, &body, "conc-1");
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|r| {
+            assert_status(r, 200, "a concurrent keyed call");
+            r.body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "8 answers, one id");
+    assert_eq!(e.count("select count(*) from pilot_contact_attempt_events where pilot_cycle_id = 'replay-conc'"), 1);
+
+    // The first transaction holds the key and rolls back while the others wait on it.
+    let mut holder = Client::connect(&std::env::var("PILOT_ADMIN_DSN").unwrap(), NoTls).unwrap();
+    holder
+        .batch_execute(&format!(
+            "begin isolation level read committed;
+             select set_config('role', 'authenticated', true),
+                    set_config('request.jwt.claims', '{{\"role\":\"authenticated\",\"sub\":\"{EDITOR_A}\"}}', true),
+                    set_config('request.headers', '{{\"idempotency-key\":\"conc-2\"}}', true);
+             select pilot_record_contact_attempt('{body}'::jsonb);"
+        ))
+        .unwrap();
+    let waiting = std::thread::spawn(move || race(&dsn, &body, "conc-2"));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    holder.batch_execute("rollback").unwrap();
+    let answers = waiting.join().unwrap();
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|r| {
+            assert_status(r, 200, "a keyed call that waited on a rolled-back claim");
+            r.body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "one of the waiters recorded, the others replayed it"
+    );
+    assert_eq!(e.count("select count(*) from pilot_contact_attempt_events where pilot_cycle_id = 'replay-conc'"), 2);
+}
+
+/// SPEC §10.3: the 6th committed call of a user within a minute → 429 with Retry-After in 1…60,
+/// through PostgREST's PGRST error form; another user unaffected; service_role never limited.
+#[test]
+fn rate_limit_over_http() {
+    let Some(mut e) = env() else { return };
+    // Stay within one clock minute.
+    let second: f64 = e
+        .admin
+        .query_one("select extract(second from clock_timestamp())::float8", &[])
+        .unwrap()
+        .get(0);
+    if second > 45.0 {
+        std::thread::sleep(std::time::Duration::from_secs_f64(61.0 - second));
+    }
+    e.admin
+        .batch_execute(
+            "delete from pilot_preference_fit_events where pilot_cycle_id = 'replay-rate';
+             delete from pilot_private.rate_counters;
+             select pilot_configure('recorder_calls_per_minute', '5');",
+        )
+        .unwrap();
+    // Whatever happens below, the other tests run without the limit again.
+    struct LimitOff;
+    impl Drop for LimitOff {
+        fn drop(&mut self) {
+            if let Ok(mut c) = Client::connect(&std::env::var("PILOT_ADMIN_DSN").unwrap(), NoTls) {
+                let _ = c.batch_execute("select pilot_configure('recorder_calls_per_minute', '0')");
+            }
+        }
+    }
+    let _off = LimitOff;
+    let fit = |org: &str| {
+        json!({"pilot_cycle_id": "replay-rate", "org_id": org, "cohort_label": "c", "recorded_at": "2026-06-01T10:00:00Z",
+               "preferred_via_platform": true})
+    };
+    for i in 1..=5 {
+        assert_status(
+            &e.post("pilot_record_preference_fit", user(EDITOR_A), &fit(ORG_A)),
+            200,
+            &format!("call {i}"),
+        );
+    }
+    let r = e.post("pilot_record_preference_fit", user(EDITOR_A), &fit(ORG_A));
+    assert_status(&r, 429, "the 6th call within the minute");
+    assert_eq!(r.code(), Some("PT429"));
+    let retry: u32 = r
+        .header("Retry-After")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert_eq!(
+        e.count(
+            "select count(*) from pilot_preference_fit_events where pilot_cycle_id = 'replay-rate'"
+        ),
+        5
+    );
+    assert_status(
+        &e.post("pilot_record_preference_fit", user(OWNER_B), &fit(ORG_B)),
+        200,
+        "another user",
+    );
+    let service = Some(json!({"role": "service_role"}));
+    for i in 1..=7 {
+        assert_status(
+            &e.post("pilot_record_preference_fit", service.clone(), &fit(ORG_A)),
+            200,
+            &format!("service_role call {i}"),
+        );
+    }
+    e.admin
+        .batch_execute("select pilot_configure('recorder_calls_per_minute', '0')")
+        .unwrap();
+}

@@ -36,6 +36,9 @@ pub struct Proc {
     pub volatility: char,
     /// Returns rows (SETOF or TABLE) rather than one scalar.
     pub returns_rows: bool,
+    /// The function's own `SET default_transaction_isolation`, which PostgREST hoists into the
+    /// request's `BEGIN` (§1, "Isolation level").
+    pub isolation: Option<String>,
 }
 
 impl Proc {
@@ -63,6 +66,8 @@ pub struct Request {
     pub body: Option<String>,
     /// Query string parameters (GET).
     pub query: Vec<(String, String)>,
+    /// Request headers beyond PostgREST's defaults (e.g. `Idempotency-Key`), as the client sent them.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Request {
@@ -73,6 +78,7 @@ impl Request {
             jwt,
             body: Some(body.to_string()),
             query: vec![],
+            headers: vec![],
         }
     }
     /// `POST /<table>` with a JSON object body: PostgREST's table endpoint (an INSERT under the
@@ -84,6 +90,7 @@ impl Request {
             jwt,
             body: Some(body.to_string()),
             query: vec![],
+            headers: vec![],
         }
     }
     pub fn get(function: &str, jwt: Option<Value>, query: &[(&str, &str)]) -> Self {
@@ -96,7 +103,15 @@ impl Request {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            headers: vec![],
         }
+    }
+
+    /// The request with one more header (PostgREST lower-cases names; a repeated header keeps its
+    /// last value).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
     }
 }
 
@@ -106,11 +121,21 @@ pub struct Response {
     pub body: Value,
     /// The transaction access mode the request ran in ("READ ONLY" / "READ WRITE").
     pub access_mode: &'static str,
+    /// Response headers set by a `PGRST` error (e.g. `Retry-After`).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
     pub fn code(&self) -> Option<&str> {
         self.body.get("code").and_then(Value::as_str)
+    }
+
+    /// A response header's value (names compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -162,6 +187,36 @@ pub struct PostgRest {
     role_settings: HashMap<String, Vec<(String, String)>>,
 }
 
+/// `RAISE SQLSTATE 'PGRST'` (§2, §7): MESSAGE is JSON with string `code` and `message` (optional
+/// string `details`, `hint`), DETAIL is JSON with an integer `status` and a `headers` object of
+/// string values. None when either does not hold (PostgREST then answers PGRST121, HTTP 500).
+fn pgrst_error(message: &str, detail: Option<&str>) -> Option<Response> {
+    let m: Value = serde_json::from_str(message).ok()?;
+    let d: Value = serde_json::from_str(detail?).ok()?;
+    let text = |v: &Value, k: &str, required: bool| match v.get(k) {
+        Some(Value::String(s)) => Some(Value::String(s.clone())),
+        None | Some(Value::Null) if !required => Some(Value::Null),
+        _ => None,
+    };
+    let body = json!({
+        "code": text(&m, "code", true)?,
+        "message": text(&m, "message", true)?,
+        "details": text(&m, "details", false)?,
+        "hint": text(&m, "hint", false)?,
+    });
+    let status = u16::try_from(d.get("status")?.as_u64()?).ok()?;
+    let mut headers = Vec::new();
+    for (k, v) in d.get("headers")?.as_object()? {
+        headers.push((k.clone(), v.as_str()?.to_string()));
+    }
+    Some(Response {
+        status,
+        body,
+        access_mode: "",
+        headers,
+    })
+}
+
 fn top_level_keys(body: &str) -> Vec<String> {
     use serde::Deserialize;
     let mut de = serde_json::Deserializer::from_str(body);
@@ -198,7 +253,9 @@ impl PostgRest {
             "select p.proname::text, p.provolatile::text, p.proretset or t.typtype = 'c' or t.oid = 'record'::regtype,
                     p.pronargs::int, p.pronargdefaults::int,
                     coalesce(p.proargnames[1:p.pronargs], array_fill(''::text, array[p.pronargs])),
-                    array(select format_type(a, null) from unnest(p.proargtypes) a)
+                    array(select format_type(a, null) from unnest(p.proargtypes) a),
+                    (select substr(c, length('default_transaction_isolation=') + 1) from unnest(p.proconfig) c
+                      where c like 'default_transaction_isolation=%')
                from pg_proc p join pg_type t on t.oid = p.prorettype
               where p.pronamespace = $1::text::regnamespace and p.prokind = 'f' and t.typname <> 'trigger'",
             &[&self.schema],
@@ -218,6 +275,7 @@ impl PostgRest {
                 n_defaults: row.get::<_, i32>(4) as usize,
                 volatility: row.get::<_, String>(1).chars().next().unwrap_or('v'),
                 returns_rows: row.get(2),
+                isolation: row.get(7),
             };
             if all_named || proc.single_unnamed_body_arg() {
                 self.procs.entry(proc.name.clone()).or_default().push(proc);
@@ -258,6 +316,7 @@ impl PostgRest {
             status,
             body: json!({"code": code, "message": message, "details": null, "hint": null}),
             access_mode: "",
+            headers: vec![],
         }
     }
 
@@ -290,6 +349,7 @@ impl PostgRest {
             n_defaults: 0,
             volatility: 'v',
             returns_rows: true,
+            isolation: None,
         };
         Ok((proc, call, vec![body]))
     }
@@ -465,11 +525,14 @@ impl PostgRest {
             .into(),
         ));
         settings.push(("request.path".into(), req.path.clone()));
-        let headers = if req.method == Method::Post {
+        let mut headers = if req.method == Method::Post {
             json!({"content-type": "application/json", "accept": "application/json", "host": "127.0.0.1"})
         } else {
             json!({"accept": "application/json", "host": "127.0.0.1"})
         };
+        for (name, value) in &req.headers {
+            headers[name.to_ascii_lowercase()] = Value::String(value.clone());
+        }
         settings.push(("request.headers".into(), headers.to_string()));
         settings.push(("request.cookies".into(), "{}".into()));
         let set_sql = format!(
@@ -498,9 +561,13 @@ impl PostgRest {
         );
 
         let outcome = (|| -> Result<String, postgres::Error> {
-            self.client.batch_execute(&format!(
-                "BEGIN ISOLATION LEVEL READ COMMITTED {access_mode}"
-            ))?;
+            let isolation = proc
+                .isolation
+                .as_deref()
+                .unwrap_or("read committed")
+                .to_ascii_uppercase();
+            self.client
+                .batch_execute(&format!("BEGIN ISOLATION LEVEL {isolation} {access_mode}"))?;
             let set_types = vec![Type::TEXT; set_params.len()];
             let stmt = self.client.prepare_typed(&set_sql, &set_types)?;
             let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = set_params
@@ -528,6 +595,7 @@ impl PostgRest {
                     },
                     body: serde_json::from_str(&body).unwrap_or(Value::Null),
                     access_mode,
+                    headers: vec![],
                 },
                 Err(e) => self.failed(e, &role, access_mode),
             },
@@ -540,18 +608,31 @@ impl PostgRest {
 
     fn failed(&mut self, e: postgres::Error, role: &str, access_mode: &'static str) -> Response {
         match e.as_db_error() {
+            Some(db) if db.code().code() == "PGRST" => {
+                let mut r = pgrst_error(db.message(), db.detail()).unwrap_or_else(|| {
+                    Self::error(
+                        500,
+                        "PGRST121",
+                        "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error",
+                    )
+                });
+                r.access_mode = access_mode;
+                r
+            }
             Some(db) => {
                 let code = db.code().code();
                 Response {
                     status: http_status(code, db.message(), role),
                     body: json!({"code": code, "message": db.message(), "details": db.detail(), "hint": db.hint()}),
                     access_mode,
+                    headers: vec![],
                 }
             }
             None => Response {
                 status: 503,
                 body: json!({"code": "PGRST000", "message": e.to_string()}),
                 access_mode,
+                headers: vec![],
             },
         }
     }
@@ -560,6 +641,43 @@ impl PostgRest {
 #[cfg(test)]
 mod status_table {
     use super::http_status;
+
+    #[test]
+    fn the_pgrst_error_form() {
+        let ok = super::pgrst_error(
+            r#"{"code": "PT429", "message": "rate limit"}"#,
+            Some(r#"{"status": 429, "headers": {"Retry-After": "17"}}"#),
+        )
+        .expect("a valid PGRST error");
+        assert_eq!(ok.status, 429);
+        assert_eq!(ok.header("retry-after"), Some("17"));
+        assert_eq!(ok.body["code"], "PT429");
+        assert!(ok.body["details"].is_null());
+        // PGRST121 cases: a non-string header value, DETAIL or MESSAGE not JSON, missing fields.
+        let bad = [
+            (
+                r#"{"code": "PT429", "message": "m"}"#,
+                Some(r#"{"status": 429, "headers": {"Retry-After": 17}}"#),
+            ),
+            (r#"{"code": "PT429", "message": "m"}"#, Some("not json")),
+            ("not json", Some(r#"{"status": 429, "headers": {}}"#)),
+            (
+                r#"{"code": "PT429"}"#,
+                Some(r#"{"status": 429, "headers": {}}"#),
+            ),
+            (
+                r#"{"code": "PT429", "message": "m"}"#,
+                Some(r#"{"headers": {}}"#),
+            ),
+            (r#"{"code": "PT429", "message": "m"}"#, None),
+        ];
+        for (message, detail) in bad {
+            assert!(
+                super::pgrst_error(message, detail).is_none(),
+                "{message} / {detail:?}"
+            );
+        }
+    }
 
     #[test]
     fn statuses_follow_postgrest() {
