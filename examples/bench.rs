@@ -49,7 +49,7 @@ fn fmt(s: &Stat) -> String {
 
 fn row(what: &str, ours: &Stat, other_name: &str, other: &Stat, unit: &str) {
     println!(
-        "| {what} | {} | {other_name}: {} | {unit} | **{:.1}×** |",
+        "| {what} | {} | {other_name}: {} | {unit} | **{:.2}×** |",
         fmt(ours),
         fmt(other),
         ours.median / other.median
@@ -228,6 +228,124 @@ fn main() {
     }
     let (rec, ins) = (stat(rec), stat(ins));
     row("recording, pgbench 2 clients: recorder via PostgREST's settings as authenticated vs plain INSERT by the owner", &rec, "INSERT", &ins, "transactions/s");
+
+    // 3b. Server-side recorder time (SPEC §10.2, §10.3): N calls by one signed-in writer, one
+    // transaction each (a DO loop that commits), with the rate limit on (high, never reached) vs
+    // off, and with an Idempotency-Key per call; against the same writer's INSERT under RLS.
+    let per_call = |c: &mut Client, limit: &str, key: bool, insert: bool| -> f64 {
+        let calls = 2000;
+        c.batch_execute(&format!(
+            "select pilot_configure('recorder_calls_per_minute', '{limit}');
+             select set_config('request.jwt.claims', '{{\"role\":\"authenticated\",\"sub\":\"22222222-2222-4222-8222-222222222222\"}}', false);
+             set role authenticated"
+        ))
+        .unwrap();
+        let body = if insert {
+            "insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash,
+                 attempt_channel, attempt_outcome, attempted_at)
+             values ('bench-server', 'svc-1', 'a0000000-0000-4000-8000-00000000000a', md5(g::text || r) || md5(r || g::text),
+                     'phone', 'connected', '2026-06-01T10:00:00Z')"
+                .to_string()
+        } else {
+            format!(
+                "{} perform pilot_record_contact_attempt(jsonb_build_object('pilot_cycle_id', 'bench-server', 'service_id', 'svc-1',
+                     'recorded_by_org_id', 'a0000000-0000-4000-8000-00000000000a', 'entity_key_hash', md5(g::text || r) || md5(r || g::text),
+                     'attempt_channel', 'phone', 'attempt_outcome', 'connected', 'attempted_at', '2026-06-01T10:00:00Z'))",
+                if key {
+                    "perform set_config('request.headers', format('{\"idempotency-key\":\"%s-%s\"}', r, g), false);"
+                } else {
+                    "perform set_config('request.headers', '{}', false);"
+                }
+            )
+        };
+        let t = Instant::now();
+        c.batch_execute(&format!(
+            "do $$ declare r text := md5(clock_timestamp()::text); begin
+                 for g in 1..{calls} loop {body}; commit; end loop; end $$"
+        ))
+        .unwrap();
+        let us = t.elapsed().as_secs_f64() * 1e6 / calls as f64;
+        c.batch_execute("reset role; select set_config('request.headers', '{}', false)")
+            .unwrap();
+        us
+    };
+    let (mut off, mut on, mut keyed, mut insert) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..rounds {
+        off.push(per_call(&mut c, "0", false, false));
+        on.push(per_call(&mut c, "1000000", false, false));
+        keyed.push(per_call(&mut c, "1000000", true, false));
+        insert.push(per_call(&mut c, "0", false, true));
+    }
+    c.batch_execute("select pilot_configure('recorder_calls_per_minute', '0')")
+        .unwrap();
+    let (off, on, keyed, insert) = (stat(off), stat(on), stat(keyed), stat(insert));
+    let inv = |s: &Stat| Stat {
+        median: 1e6 / s.median,
+        min: 1e6 / s.max,
+        max: 1e6 / s.min,
+    };
+    row(
+        "recorder, server side, one writer: rate limit on (never reached) vs off",
+        &inv(&on),
+        "limit off",
+        &inv(&off),
+        "calls/s",
+    );
+    row(
+        "recorder, server side: an Idempotency-Key per call and the limit on vs neither",
+        &inv(&keyed),
+        "neither",
+        &inv(&off),
+        "calls/s",
+    );
+    row(
+        "recorder, server side, limit and keys on vs the same writer's INSERT under RLS",
+        &inv(&keyed),
+        "INSERT",
+        &inv(&insert),
+        "calls/s",
+    );
+
+    // 3c. 8 concurrent clients of one user (SPEC §10.3: the limit never makes them wait on each
+    // other): recorder throughput with the limit on (high) vs off.
+    let (mut lim_on, mut lim_off) = (vec![], vec![]);
+    for _ in 0..rounds.min(3) {
+        for (limit, out) in [("1000000", &mut lim_on), ("0", &mut lim_off)] {
+            c.batch_execute(&format!(
+                "select pilot_configure('recorder_calls_per_minute', '{limit}')"
+            ))
+            .unwrap();
+            out.push(pgbench(&[
+                "-n",
+                "-M",
+                "simple",
+                "-c",
+                "8",
+                "-j",
+                "2",
+                "-T",
+                seconds,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                port,
+                "-U",
+                "authenticator",
+                "-f",
+                "bench/pgbench_record.sql",
+                db,
+            ]));
+        }
+    }
+    c.batch_execute("select pilot_configure('recorder_calls_per_minute', '0')")
+        .unwrap();
+    row(
+        "8 concurrent clients of one user (pgbench): rate limit on (never reached) vs off",
+        &stat(lim_on),
+        "limit off",
+        &stat(lim_off),
+        "transactions/s",
+    );
 
     // 4. Row-level security on reads: a member vs service_role reading one cycle's rows.
     let q = "select count(*), max(attempted_at) from pilot_contact_attempt_events where pilot_cycle_id = 'cycle-100k'";

@@ -1,5 +1,6 @@
--- The Rust functions (src/validate.rs, src/privacy.rs), declared by hand: they read the jsonb
--- datum's bytes directly instead of pgrx's serde round trip (SPEC §6, nesting).
+-- The Rust functions (the pure core, core/src/; the C entry points in src/ffi.rs), declared by
+-- hand: they read the jsonb datum's bytes directly instead of pgrx's serde round trip (SPEC §6,
+-- nesting).
 
 create function public.pilot_validate(kind text, payload jsonb) returns jsonb
     language c immutable strict parallel safe
@@ -25,10 +26,27 @@ create function pilot_private.validate(kind text, payload jsonb) returns jsonb
     as 'MODULE_PATHNAME', 'pilot_validate';
 comment on function pilot_private.validate(text, jsonb) is 'pilot_validate() for the recorders.';
 
--- Exact percentiles for M2 (src/math.rs): numeric, never float8 (SPEC §8).
+-- Exact percentiles for M2 (core/src/math.rs): numeric, never float8 (SPEC §8).
 create function pilot_private.percentiles(durations bigint[], ps int[]) returns text[]
     language c immutable strict parallel safe
     set search_path = pg_catalog, pg_temp
     as 'MODULE_PATHNAME', 'pilot_percentiles';
 comment on function pilot_private.percentiles(bigint[], int[]) is
     'Exact linear-interpolation percentiles (as percentile_cont, but in numeric) of the durations, one per p; text for a numeric cast.';
+
+-- Small-cell suppression (SPEC §11, core/src/suppression.rs): the rule, and complementary
+-- suppression across organizations. suppressed() is not STRICT: M2 has no numerator.
+create function pilot_private.suppressed(k int, metric_id text, numerator bigint, denominator bigint) returns boolean
+    language c immutable parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_suppressed';
+comment on function pilot_private.suppressed(int, text, bigint, bigint) is
+    'Whether a metric''s cell is suppressed with min_cell_size k (SPEC §11.1): a rate when its numerator, denominator or their difference is in 1..k-1, M2 when its denominator is; M4 and M6 never.';
+
+create function pilot_private.complementary_suppression(k int, numerators bigint[], denominators bigint[], primary_suppressed boolean[])
+returns boolean[]
+    language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_complementary_suppression';
+comment on function pilot_private.complementary_suppression(int, bigint[], bigint[], boolean[]) is
+    'Complementary suppression of one additive metric across organizations in org_id order (SPEC §11.2): which cells stay hidden so that no suppressed sum of numerators, denominators or differences is in 1..k-1.';

@@ -13,7 +13,9 @@ create function pilot_private.rate(num bigint, den bigint) returns jsonb
         'value', case when den > 0 then num::numeric / den end, 'numerator', num, 'denominator', den);
 comment on function pilot_private.rate(bigint, bigint) is 'A metric object; the value is null when the denominator is 0.';
 
--- The metrics as one jsonb object {"M1": {"value", "numerator", "denominator"}, ...}.
+-- The metrics as one jsonb object {"M1": {"value", "numerator", "denominator"}, ...}; raw (the
+-- callers publish them through present_metrics). v_org null: every organization of the cycle
+-- (the cycle scorecard's total; a connection's anchor is still of its own organization).
 -- PL/pgSQL with force_custom_plan: every call is planned with its real cycle and organization
 -- (a LANGUAGE sql body would be planned generically, blind to how selective the cycle is).
 create function pilot_private.scorecard_metrics(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
@@ -28,7 +30,7 @@ begin
         select a.entity_key_hash collate "C" as entity_key_hash, pg_catalog.count(*) as attempts,
                pg_catalog.count(*) filter (where a.attempt_outcome <> 'connected') as failures
           from public.pilot_contact_attempt_events a
-         where a.pilot_cycle_id = v_cycle and a.recorded_by_org_id = v_org
+         where a.pilot_cycle_id = v_cycle and (v_org is null or a.recorded_by_org_id = v_org)
          group by 1
     ), m1 as (
         select coalesce(pg_catalog.sum(failures), 0)::bigint as num, coalesce(pg_catalog.sum(attempts), 0)::bigint as den
@@ -45,10 +47,10 @@ begin
                        - extract(epoch from coalesce(a.attempted_at, r.created_at)) as d
                   from public.pilot_connection_events c
                   left join public.pilot_contact_attempt_events a
-                         on a.id = c.contact_attempt_event_id and a.pilot_cycle_id = v_cycle and a.recorded_by_org_id = v_org
+                         on a.id = c.contact_attempt_event_id and a.pilot_cycle_id = c.pilot_cycle_id and a.recorded_by_org_id = c.org_id
                   left join public.pilot_referral_events r
-                         on r.id = c.referral_event_id and r.pilot_cycle_id = v_cycle and r.source_org_id = v_org
-                 where c.pilot_cycle_id = v_cycle and c.org_id = v_org) exact
+                         on r.id = c.referral_event_id and r.pilot_cycle_id = c.pilot_cycle_id and r.source_org_id = c.org_id
+                 where c.pilot_cycle_id = v_cycle and (v_org is null or c.org_id = v_org)) exact
          where d >= 0
     ), m2 as (
         select pilot_private.percentiles(coalesce(pg_catalog.array_agg(seconds), '{}'), '{50,75,90}')::numeric[] as p,
@@ -57,7 +59,7 @@ begin
     ), m3 as (
         select pg_catalog.count(*) filter (where r.referral_state <> 'initiated') as num, pg_catalog.count(*) as den
           from public.pilot_referral_events r
-         where r.pilot_cycle_id = v_cycle and r.source_org_id = v_org
+         where r.pilot_cycle_id = v_cycle and (v_org is null or r.source_org_id = v_org)
     ), m4 as (
         select pg_catalog.count(*) filter (
                    where latest.checked_at is not null
@@ -70,15 +72,15 @@ begin
                  where e.pilot_cycle_id = s.pilot_cycle_id and e.org_id = s.org_id and e.service_id = s.service_id
                    and e.checked_at <= v_as_of
                  order by e.checked_at desc limit 1) latest on true
-         where s.pilot_cycle_id = v_cycle and s.org_id = v_org
+         where s.pilot_cycle_id = v_cycle and (v_org is null or s.org_id = v_org)
     ), m6 as (
         select pg_catalog.count(*) filter (where d.is_fatal) as num, pg_catalog.count(*) as den
           from public.pilot_data_decay_audits d
-         where d.pilot_cycle_id = v_cycle and d.org_id = v_org
+         where d.pilot_cycle_id = v_cycle and (v_org is null or d.org_id = v_org)
     ), m7 as (
         select pg_catalog.count(*) filter (where f.preferred_via_platform) as num, pg_catalog.count(*) as den
           from public.pilot_preference_fit_events f
-         where f.pilot_cycle_id = v_cycle and f.org_id = v_org
+         where f.pilot_cycle_id = v_cycle and (v_org is null or f.org_id = v_org)
     )
     select pg_catalog.jsonb_build_object(
         'M1', pilot_private.rate(m1.num, m1.den),
@@ -94,7 +96,7 @@ begin
 end
 $fn$;
 comment on function pilot_private.scorecard_metrics(text, uuid, timestamptz) is
-    'M1-M7 of one cycle and organization as {"value","numerator","denominator"} objects (SPEC §8), read as the caller.';
+    'M1-M7 of one cycle and organization (null: all of them) as raw {"value","numerator","denominator"} objects (SPEC §8), read as the caller.';
 
 -- Gate 1 (SPEC §8), compared without division; a baseline ≤ 0 or a null metric fails its check.
 create function pilot_private.gate1(metrics jsonb, baseline_failed_contact_rate numeric,
@@ -144,10 +146,18 @@ begin
         'freshness_sla_pass', ok[3],
         'referral_capture_pass', ok[4],
         'fatal_error_rate_pass', ok[5],
-        'passed_all', ok[1] and ok[2] and ok[3] and ok[4] and ok[5]);
+        'passed_all', ok[1] and ok[2] and ok[3] and ok[4] and ok[5],
+        -- SPEC §11.1: "failed" and "not enough data" read differently
+        'insufficient_data', (select coalesce(pg_catalog.jsonb_agg(c.check_key order by c.ord), '[]'::jsonb)
+                                from (values (1, 'failed_contact_rate_reduction_pass', 'M1'),
+                                             (2, 'time_to_connection_reduction_pass', 'M2_P50'),
+                                             (3, 'freshness_sla_pass', 'M4'),
+                                             (4, 'referral_capture_pass', 'M3'),
+                                             (5, 'fatal_error_rate_pass', 'M6')) c(ord, check_key, metric_id)
+                               where metrics -> c.metric_id ->> 'value' is null));
 end
 $$;
-comment on function pilot_private.gate1(jsonb, numeric, numeric) is 'Gate 1 checks of a scorecard''s metrics (SPEC §8); null unless both baselines are given; a NaN or infinite baseline is refused (22023).';
+comment on function pilot_private.gate1(jsonb, numeric, numeric) is 'Gate 1 checks of a scorecard''s metrics (SPEC §8); null unless both baselines are given; a NaN or infinite baseline is refused (22023). A check whose metric is null or suppressed is false and listed in insufficient_data (SPEC §11.1).';
 
 -- Who may read a cycle's metrics: members of the organization, admins, backend roles (42501).
 create function pilot_private.check_member(fn text, org uuid, writers_only boolean) returns void
@@ -195,7 +205,7 @@ declare
     metrics jsonb;
 begin
     perform pilot_private.check_member('pilot_scorecard', $2, false);
-    metrics := pilot_private.scorecard_metrics($1, $2, $3);
+    metrics := pilot_private.present_metrics(pilot_private.scorecard_metrics($1, $2, $3), pilot_private.is_backend());
     return pg_catalog.jsonb_build_object(
         'pilot_cycle_id', $1,
         'org_id', $2,
@@ -209,7 +219,7 @@ end
 $$;
 comment on function public.pilot_scorecard(text, uuid, timestamptz, numeric, numeric) is
 $$The pilot scorecard of one cycle and organization, computed live (GET metrics/scorecard).
-Returns {"pilot_cycle_id", "org_id", "as_of", "metrics": {"M1" failed contact rate, "M2_P50"/"M2_P75"/"M2_P90" seconds to connection, "M3" referral completion capture, "M4" freshness SLA compliance at as_of, "M5" repeat failure rate, "M6" data-decay fatal error rate, "M7" preference fit: each {"value", "numerator", "denominator"}}, "gate1"}. gate1 is null unless both baselines are given. Members of the organization, admins and service_role only (401/403 otherwise). STABLE: callable with GET.$$;
+Returns {"pilot_cycle_id", "org_id", "as_of", "metrics": {"M1" failed contact rate, "M2_P50"/"M2_P75"/"M2_P90" seconds to connection, "M3" referral completion capture, "M4" freshness SLA compliance at as_of, "M5" repeat failure rate, "M6" data-decay fatal error rate, "M7" preference fit: each {"value", "numerator", "denominator", "suppressed"}}, "gate1"}. Small cells (counts of 1 to min_cell_size - 1) are suppressed: value, numerator and denominator null, "suppressed": true. gate1 is null unless both baselines are given; it lists checks without enough data in "insufficient_data". Members of the organization, admins and service_role (raw numbers) only (401/403 otherwise). STABLE: callable with GET.$$;
 
 -- The privileged part of pilot_recompute_metrics: the only writer of pilot_metric_snapshots
 -- (SPEC §10.4; no API role but service_role holds INSERT on it). It re-checks the caller — a
@@ -251,9 +261,13 @@ create function public.pilot_recompute_metrics(pilot_cycle_id text, org_id uuid)
     language plpgsql volatile
     set search_path = pg_catalog, pg_temp
 as $$
+declare
+    card jsonb;
 begin
     perform pilot_private.check_member('pilot_recompute_metrics', $2, true);
-    return pilot_private.recompute_metrics($1, $2);
+    card := pilot_private.recompute_metrics($1, $2);
+    -- the snapshots hold raw numbers; what the caller reads is suppressed (SPEC §11.1)
+    return pg_catalog.jsonb_set(card, '{metrics}', pilot_private.present_metrics(card -> 'metrics', pilot_private.is_backend()));
 exception
     when undefined_table or undefined_column or undefined_function then
         perform pilot_private.raise_storage_missing(sqlerrm);
@@ -264,15 +278,24 @@ $$Compute the scorecard now and store its nine metrics as snapshots with one cal
 The only way snapshots are written: metric history cannot be forged through the table. Writers of the organization, admins and service_role only; audited.$$;
 
 create function public.pilot_metric_history(pilot_cycle_id text, org_id uuid)
-returns table (metric_id text, calculated_at timestamptz, metric_value numeric, numerator numeric, denominator numeric)
+returns table (metric_id text, calculated_at timestamptz, metric_value numeric, numerator numeric, denominator numeric,
+               suppressed boolean)
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
+declare
+    k constant int := pilot_private.cell_size(pilot_private.is_backend());
 begin
     perform pilot_private.check_member('pilot_metric_history', $2, false);
+    -- snapshots hold raw numbers; suppression applies as they are read (SPEC §11.1)
     return query
-        select s.metric_id, s.calculated_at, s.metric_value, s.numerator, s.denominator
-          from public.pilot_metric_snapshots s
+        select s.metric_id, s.calculated_at,
+               case when x.hidden then null else s.metric_value end,
+               case when x.hidden then null else s.numerator end,
+               case when x.hidden then null else s.denominator end,
+               x.hidden
+          from public.pilot_metric_snapshots s,
+               lateral (select pilot_private.suppressed(k, s.metric_id, s.numerator::bigint, s.denominator::bigint) as hidden) x
          where s.pilot_cycle_id = $1 and s.org_id = $2
          order by s.calculated_at desc, s.metric_id;
 exception
@@ -282,4 +305,4 @@ end
 $$;
 comment on function public.pilot_metric_history(text, uuid) is
 $$Stored metric snapshots of one cycle and organization, newest first.
-Same access as pilot_scorecard.$$;
+Same access as pilot_scorecard; small cells are suppressed as in pilot_scorecard (value, numerator and denominator null, suppressed true), backend roles read raw numbers.$$;

@@ -141,6 +141,14 @@ begin
     detail := coalesce('not pinned: ' || bad, 'all pinned');
     return next;
 
+    -- SPEC §11.1: small-cell suppression is on (0 turns it off: the owner's deliberate choice).
+    "check" := 'small-cell suppression is on (min_cell_size at least 2)';
+    actual := pilot_private.setting('min_cell_size');
+    ok := actual::int >= 2;
+    detail := case when ok then 'min_cell_size ' || actual
+                   else 'OFF: min_cell_size 0, every output shows counts of 1 to 10' end;
+    return next;
+
     -- SPEC §10.1: settings are rows; only known settings with valid values.
     "check" := 'every stored setting is a known setting with a valid value';
     bad := null;

@@ -14,6 +14,9 @@
 --      the recorders pinning READ COMMITTED
 --   6. metric history that cannot be forged: snapshots written by pilot_recompute_metrics'
 --      privileged part only (50_policies.sql, 80_scorecard.sql, SPEC §10.4)
+--   6b. small-cell suppression (78_suppression.sql, 83_cycle_scorecard.sql, SPEC §11.1–§11.2):
+--      every output but backend roles'; pilot_metric_history gains suppressed (dropped and
+--      re-created); pilot_cycle_scorecard
 --   7. bulk_update_service_status audited on both paths (60_admin.sql)
 --   8. the drop guard counts the audit trail, not the settings (85_drop_guard.sql)
 --   9. the privilege matrix and pilot_verify() (90_grants.sql, 88_verify.sql)
@@ -921,9 +924,13 @@ create or replace function public.pilot_recompute_metrics(pilot_cycle_id text, o
     language plpgsql volatile
     set search_path = pg_catalog, pg_temp
 as $$
+declare
+    card jsonb;
 begin
     perform pilot_private.check_member('pilot_recompute_metrics', $2, true);
-    return pilot_private.recompute_metrics($1, $2);
+    card := pilot_private.recompute_metrics($1, $2);
+    -- the snapshots hold raw numbers; what the caller reads is suppressed (SPEC §11.1)
+    return pg_catalog.jsonb_set(card, '{metrics}', pilot_private.present_metrics(card -> 'metrics', pilot_private.is_backend()));
 exception
     when undefined_table or undefined_column or undefined_function then
         perform pilot_private.raise_storage_missing(sqlerrm);
@@ -932,6 +939,352 @@ $$;
 comment on function public.pilot_recompute_metrics(text, uuid) is
 $$Compute the scorecard now and store its nine metrics as snapshots with one calculated_at; returns the scorecard.
 The only way snapshots are written: metric history cannot be forged through the table. Writers of the organization, admins and service_role only; audited.$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- 6b. Small-cell suppression (SPEC §11): the Rust rule, the published metrics, the cycle scorecard.
+
+create function pilot_private.suppressed(k int, metric_id text, numerator bigint, denominator bigint) returns boolean
+    language c immutable parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_suppressed';
+comment on function pilot_private.suppressed(int, text, bigint, bigint) is
+    'Whether a metric''s cell is suppressed with min_cell_size k (SPEC §11.1): a rate when its numerator, denominator or their difference is in 1..k-1, M2 when its denominator is; M4 and M6 never.';
+
+create function pilot_private.complementary_suppression(k int, numerators bigint[], denominators bigint[], primary_suppressed boolean[])
+returns boolean[]
+    language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_complementary_suppression';
+comment on function pilot_private.complementary_suppression(int, bigint[], bigint[], boolean[]) is
+    'Complementary suppression of one additive metric across organizations in org_id order (SPEC §11.2): which cells stay hidden so that no suppressed sum of numerators, denominators or differences is in 1..k-1.';
+
+create function pilot_private.shown(cell jsonb, hidden boolean) returns jsonb
+    language sql immutable parallel safe
+    set search_path = pg_catalog, pg_temp
+    return case when hidden
+                then '{"value": null, "numerator": null, "denominator": null, "suppressed": true}'::jsonb
+                else cell || '{"suppressed": false}'::jsonb end;
+comment on function pilot_private.shown(jsonb, boolean) is
+    'A metric object as published: with "suppressed": false, or value, numerator and denominator null and "suppressed": true.';
+
+-- k for the caller: min_cell_size, or 0 (nothing suppressed) for backend roles.
+create function pilot_private.cell_size(raw boolean) returns int
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return case when raw then 0 else pilot_private.setting('min_cell_size')::int end;
+end
+$$;
+comment on function pilot_private.cell_size(boolean) is 'k of small-cell suppression for the caller: min_cell_size, 0 when raw (backend roles).';
+
+-- The metrics object of a scorecard as published (primary suppression).
+create function pilot_private.present_metrics(metrics jsonb, raw boolean) returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    k constant int := pilot_private.cell_size(raw);
+begin
+    return (select pg_catalog.jsonb_object_agg(m.key, pilot_private.shown(m.value,
+                       pilot_private.suppressed(k, m.key, (m.value ->> 'numerator')::bigint, (m.value ->> 'denominator')::bigint)))
+              from pg_catalog.jsonb_each(metrics) m);
+end
+$$;
+comment on function pilot_private.present_metrics(jsonb, boolean) is
+    'A scorecard''s metrics as published: small cells suppressed (SPEC §11.1) unless raw (backend roles).';
+
+create or replace function pilot_private.scorecard_metrics(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_custom_plan
+as $fn$
+begin
+    return (
+    with per_entity as (
+        -- one pass over the attempts serves M1 and M5: per hash (null included), attempts and failures
+        select a.entity_key_hash collate "C" as entity_key_hash, pg_catalog.count(*) as attempts,
+               pg_catalog.count(*) filter (where a.attempt_outcome <> 'connected') as failures
+          from public.pilot_contact_attempt_events a
+         where a.pilot_cycle_id = v_cycle and (v_org is null or a.recorded_by_org_id = v_org)
+         group by 1
+    ), m1 as (
+        select coalesce(pg_catalog.sum(failures), 0)::bigint as num, coalesce(pg_catalog.sum(attempts), 0)::bigint as den
+          from per_entity
+    ), m5 as (
+        select pg_catalog.count(*) filter (where entity_key_hash is not null and failures >= 2) as num,
+               pg_catalog.count(*) filter (where entity_key_hash is not null) as den
+          from per_entity
+    ), durations as (
+        -- seconds from the anchor (same cycle and organization) to the connection, judged on the
+        -- exact difference, then rounded half away from zero
+        select pg_catalog.round(d)::bigint as seconds
+          from (select extract(epoch from c.connected_at)
+                       - extract(epoch from coalesce(a.attempted_at, r.created_at)) as d
+                  from public.pilot_connection_events c
+                  left join public.pilot_contact_attempt_events a
+                         on a.id = c.contact_attempt_event_id and a.pilot_cycle_id = c.pilot_cycle_id and a.recorded_by_org_id = c.org_id
+                  left join public.pilot_referral_events r
+                         on r.id = c.referral_event_id and r.pilot_cycle_id = c.pilot_cycle_id and r.source_org_id = c.org_id
+                 where c.pilot_cycle_id = v_cycle and (v_org is null or c.org_id = v_org)) exact
+         where d >= 0
+    ), m2 as (
+        select pilot_private.percentiles(coalesce(pg_catalog.array_agg(seconds), '{}'), '{50,75,90}')::numeric[] as p,
+               pg_catalog.count(*) as den
+          from durations
+    ), m3 as (
+        select pg_catalog.count(*) filter (where r.referral_state <> 'initiated') as num, pg_catalog.count(*) as den
+          from public.pilot_referral_events r
+         where r.pilot_cycle_id = v_cycle and (v_org is null or r.source_org_id = v_org)
+    ), m4 as (
+        select pg_catalog.count(*) filter (
+                   where latest.checked_at is not null
+                     and extract(epoch from v_as_of) - extract(epoch from latest.checked_at)
+                         <= case s.sla_tier when 'crisis' then 24 when 'high_demand' then 48 else 168 end * 3600) as num,
+               pg_catalog.count(*) as den
+          from public.pilot_service_scope s
+          left join lateral (
+                select e.checked_at from public.service_operational_status_events e
+                 where e.pilot_cycle_id = s.pilot_cycle_id and e.org_id = s.org_id and e.service_id = s.service_id
+                   and e.checked_at <= v_as_of
+                 order by e.checked_at desc limit 1) latest on true
+         where s.pilot_cycle_id = v_cycle and (v_org is null or s.org_id = v_org)
+    ), m6 as (
+        select pg_catalog.count(*) filter (where d.is_fatal) as num, pg_catalog.count(*) as den
+          from public.pilot_data_decay_audits d
+         where d.pilot_cycle_id = v_cycle and (v_org is null or d.org_id = v_org)
+    ), m7 as (
+        select pg_catalog.count(*) filter (where f.preferred_via_platform) as num, pg_catalog.count(*) as den
+          from public.pilot_preference_fit_events f
+         where f.pilot_cycle_id = v_cycle and (v_org is null or f.org_id = v_org)
+    )
+    select pg_catalog.jsonb_build_object(
+        'M1', pilot_private.rate(m1.num, m1.den),
+        'M2_P50', pg_catalog.jsonb_build_object('value', m2.p[1], 'numerator', null, 'denominator', m2.den),
+        'M2_P75', pg_catalog.jsonb_build_object('value', m2.p[2], 'numerator', null, 'denominator', m2.den),
+        'M2_P90', pg_catalog.jsonb_build_object('value', m2.p[3], 'numerator', null, 'denominator', m2.den),
+        'M3', pilot_private.rate(m3.num, m3.den),
+        'M4', pilot_private.rate(m4.num, m4.den),
+        'M5', pilot_private.rate(m5.num, m5.den),
+        'M6', pilot_private.rate(m6.num, m6.den),
+        'M7', pilot_private.rate(m7.num, m7.den))
+      from m1, m2, m3, m4, m5, m6, m7);
+end
+$fn$;
+comment on function pilot_private.scorecard_metrics(text, uuid, timestamptz) is
+    'M1-M7 of one cycle and organization (null: all of them) as raw {"value","numerator","denominator"} objects (SPEC §8), read as the caller.';
+
+create or replace function pilot_private.gate1(metrics jsonb, baseline_failed_contact_rate numeric,
+                                    baseline_p50_seconds_to_connection numeric) returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    m1_num numeric := (metrics -> 'M1' ->> 'numerator')::numeric;
+    m1_den numeric := (metrics -> 'M1' ->> 'denominator')::numeric;
+    p50 numeric := (metrics -> 'M2_P50' ->> 'value')::numeric;
+    result jsonb;
+    ok boolean[];
+begin
+    -- numeric admits NaN and ±Infinity, and NaN compares above every number: refuse them (22023)
+    -- rather than let a check pass on them.
+    if baseline_failed_contact_rate in ('NaN', 'Infinity', '-Infinity') then
+        raise exception using errcode = '22023',
+            message = 'pilot_scorecard: baseline_failed_contact_rate must be a finite number';
+    end if;
+    if baseline_p50_seconds_to_connection in ('NaN', 'Infinity', '-Infinity') then
+        raise exception using errcode = '22023',
+            message = 'pilot_scorecard: baseline_p50_seconds_to_connection must be a finite number';
+    end if;
+    if baseline_failed_contact_rate is null or baseline_p50_seconds_to_connection is null then
+        return null;
+    end if;
+    ok := array[
+        -- M1 reduced ≥ 30 %: baseline − num/den ≥ 0.30 · baseline
+        coalesce(baseline_failed_contact_rate > 0 and m1_den > 0
+                 and baseline_failed_contact_rate * m1_den - m1_num >= 0.30 * baseline_failed_contact_rate * m1_den, false),
+        -- M2 p50 reduced ≥ 25 %
+        coalesce(baseline_p50_seconds_to_connection > 0
+                 and baseline_p50_seconds_to_connection - p50 >= 0.25 * baseline_p50_seconds_to_connection, false),
+        -- M4 ≥ 0.70
+        coalesce((metrics -> 'M4' ->> 'denominator')::numeric > 0
+                 and (metrics -> 'M4' ->> 'numerator')::numeric >= 0.70 * (metrics -> 'M4' ->> 'denominator')::numeric, false),
+        -- M3 ≥ 0.50
+        coalesce((metrics -> 'M3' ->> 'denominator')::numeric > 0
+                 and (metrics -> 'M3' ->> 'numerator')::numeric >= 0.50 * (metrics -> 'M3' ->> 'denominator')::numeric, false),
+        -- M6 ≤ 0.10: 10 · fatal ≤ audits
+        coalesce((metrics -> 'M6' ->> 'denominator')::numeric > 0
+                 and 10 * (metrics -> 'M6' ->> 'numerator')::numeric <= (metrics -> 'M6' ->> 'denominator')::numeric, false)];
+    return pg_catalog.jsonb_build_object(
+        'failed_contact_rate_reduction_pass', ok[1],
+        'time_to_connection_reduction_pass', ok[2],
+        'freshness_sla_pass', ok[3],
+        'referral_capture_pass', ok[4],
+        'fatal_error_rate_pass', ok[5],
+        'passed_all', ok[1] and ok[2] and ok[3] and ok[4] and ok[5],
+        -- SPEC §11.1: "failed" and "not enough data" read differently
+        'insufficient_data', (select coalesce(pg_catalog.jsonb_agg(c.check_key order by c.ord), '[]'::jsonb)
+                                from (values (1, 'failed_contact_rate_reduction_pass', 'M1'),
+                                             (2, 'time_to_connection_reduction_pass', 'M2_P50'),
+                                             (3, 'freshness_sla_pass', 'M4'),
+                                             (4, 'referral_capture_pass', 'M3'),
+                                             (5, 'fatal_error_rate_pass', 'M6')) c(ord, check_key, metric_id)
+                               where metrics -> c.metric_id ->> 'value' is null));
+end
+$$;
+comment on function pilot_private.gate1(jsonb, numeric, numeric) is 'Gate 1 checks of a scorecard''s metrics (SPEC §8); null unless both baselines are given; a NaN or infinite baseline is refused (22023). A check whose metric is null or suppressed is false and listed in insufficient_data (SPEC §11.1).';
+
+create or replace function public.pilot_scorecard(
+    pilot_cycle_id text,
+    org_id uuid,
+    as_of timestamptz default now(),
+    baseline_failed_contact_rate numeric default null,
+    baseline_p50_seconds_to_connection numeric default null
+) returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    metrics jsonb;
+begin
+    perform pilot_private.check_member('pilot_scorecard', $2, false);
+    metrics := pilot_private.present_metrics(pilot_private.scorecard_metrics($1, $2, $3), pilot_private.is_backend());
+    return pg_catalog.jsonb_build_object(
+        'pilot_cycle_id', $1,
+        'org_id', $2,
+        'as_of', pilot_private.utc_text($3),
+        'metrics', metrics,
+        'gate1', pilot_private.gate1(metrics, $4, $5));
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function public.pilot_scorecard(text, uuid, timestamptz, numeric, numeric) is
+$$The pilot scorecard of one cycle and organization, computed live (GET metrics/scorecard).
+Returns {"pilot_cycle_id", "org_id", "as_of", "metrics": {"M1" failed contact rate, "M2_P50"/"M2_P75"/"M2_P90" seconds to connection, "M3" referral completion capture, "M4" freshness SLA compliance at as_of, "M5" repeat failure rate, "M6" data-decay fatal error rate, "M7" preference fit: each {"value", "numerator", "denominator", "suppressed"}}, "gate1"}. Small cells (counts of 1 to min_cell_size - 1) are suppressed: value, numerator and denominator null, "suppressed": true. gate1 is null unless both baselines are given; it lists checks without enough data in "insufficient_data". Members of the organization, admins and service_role (raw numbers) only (401/403 otherwise). STABLE: callable with GET.$$;
+
+-- pilot_metric_history gains its suppressed column: a changed signature, dropped and re-created.
+drop function public.pilot_metric_history(text, uuid);
+create function public.pilot_metric_history(pilot_cycle_id text, org_id uuid)
+returns table (metric_id text, calculated_at timestamptz, metric_value numeric, numerator numeric, denominator numeric,
+               suppressed boolean)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    k constant int := pilot_private.cell_size(pilot_private.is_backend());
+begin
+    perform pilot_private.check_member('pilot_metric_history', $2, false);
+    -- snapshots hold raw numbers; suppression applies as they are read (SPEC §11.1)
+    return query
+        select s.metric_id, s.calculated_at,
+               case when x.hidden then null else s.metric_value end,
+               case when x.hidden then null else s.numerator end,
+               case when x.hidden then null else s.denominator end,
+               x.hidden
+          from public.pilot_metric_snapshots s,
+               lateral (select pilot_private.suppressed(k, s.metric_id, s.numerator::bigint, s.denominator::bigint) as hidden) x
+         where s.pilot_cycle_id = $1 and s.org_id = $2
+         order by s.calculated_at desc, s.metric_id;
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function public.pilot_metric_history(text, uuid) is
+$$Stored metric snapshots of one cycle and organization, newest first.
+Same access as pilot_scorecard; small cells are suppressed as in pilot_scorecard (value, numerator and denominator null, suppressed true), backend roles read raw numbers.$$;
+
+create function pilot_private.cycle_organizations(v_cycle text) returns uuid[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    q text;
+    orgs uuid[];
+begin
+    select pg_catalog.string_agg(pg_catalog.format('select %I from public.%I where pilot_cycle_id = $1', k.org_column, k.table_name),
+                                 ' union ' order by k.table_name)
+      into q
+      from (select distinct r.table_name, r.org_column from pilot_private.kinds() r where r.org_column is not null) k;
+    execute pg_catalog.format('select coalesce(pg_catalog.array_agg(o order by o), ''{}'') from (%s) x(o)', q)
+       into orgs using v_cycle;
+    return orgs;
+end
+$$;
+comment on function pilot_private.cycle_organizations(text) is
+    'Every organization with at least one row of the cycle in any pilot table, in org_id order, read as the caller.';
+
+create function public.pilot_cycle_scorecard(pilot_cycle_id text, as_of timestamptz default now()) returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    raw constant boolean := pilot_private.is_backend();
+    k int;
+    orgs uuid[];
+    n int;
+    cards jsonb[] := '{}';
+    total jsonb;
+    per_org jsonb[];
+    total_out jsonb := '{}';
+    metric text;
+    nums bigint[];
+    dens bigint[];
+    prim boolean[];
+    hidden boolean[];
+    i int;
+begin
+    if not raw then
+        if pilot_private.uid() is null then
+            raise exception using errcode = '42501', message = 'pilot_cycle_scorecard: not signed in (no user id in request.jwt.claims)';
+        end if;
+        if not pilot_private.is_admin() then
+            raise exception using errcode = '42501',
+                message = 'pilot_cycle_scorecard: not allowed: app admins and backend roles only';
+        end if;
+    end if;
+    k := pilot_private.cell_size(raw);
+    orgs := pilot_private.cycle_organizations($1);
+    n := pg_catalog.cardinality(orgs);
+    for i in 1 .. n loop
+        cards := cards || pilot_private.scorecard_metrics($1, orgs[i], $2);
+    end loop;
+    total := pilot_private.scorecard_metrics($1, null, $2);
+    per_org := pg_catalog.array_fill('{}'::jsonb, array[n]);
+
+    foreach metric in array array['M1', 'M2_P50', 'M2_P75', 'M2_P90', 'M3', 'M4', 'M5', 'M6', 'M7'] loop
+        nums := array(select (cards[j] -> metric ->> 'numerator')::bigint from pg_catalog.generate_series(1, n) j order by j);
+        dens := array(select (cards[j] -> metric ->> 'denominator')::bigint from pg_catalog.generate_series(1, n) j order by j);
+        prim := array(select pilot_private.suppressed(k, metric, nums[j], dens[j]) from pg_catalog.generate_series(1, n) j order by j);
+        if metric in ('M1', 'M3', 'M7') then
+            hidden := pilot_private.complementary_suppression(k, nums, dens, prim);
+        else
+            hidden := prim;
+        end if;
+        for i in 1 .. n loop
+            per_org[i] := per_org[i] || pg_catalog.jsonb_build_object(metric, pilot_private.shown(cards[i] -> metric, hidden[i]));
+        end loop;
+        total_out := total_out || pg_catalog.jsonb_build_object(metric, pilot_private.shown(total -> metric,
+            pilot_private.suppressed(k, metric, (total -> metric ->> 'numerator')::bigint, (total -> metric ->> 'denominator')::bigint)
+            or (metric in ('M2_P50', 'M2_P75', 'M2_P90', 'M5') and true = any (prim))));
+    end loop;
+
+    return pg_catalog.jsonb_build_object(
+        'pilot_cycle_id', $1,
+        'as_of', pilot_private.utc_text($2),
+        'organizations', coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('org_id', orgs[j], 'metrics', per_org[j]) order by j)
+                                     from pg_catalog.generate_series(1, n) j), '[]'::jsonb),
+        'total', pg_catalog.jsonb_build_object('metrics', total_out));
+exception
+    when undefined_table or undefined_column or undefined_function then
+        perform pilot_private.raise_storage_missing(sqlerrm);
+end
+$$;
+comment on function public.pilot_cycle_scorecard(text, timestamptz) is
+$$The pilot cycle across organizations (SPEC §11.2): GET /rpc/pilot_cycle_scorecard?pilot_cycle_id=…
+Returns {"pilot_cycle_id", "as_of", "organizations": [{"org_id", "metrics": {…}}, …] (every organization with a row of the cycle, by org_id), "total": {"metrics": {…}}}, each metric as pilot_scorecard gives it with "suppressed". Small cells are suppressed, and more cells where the total minus the shown ones would reveal a small count. App admins and backend roles (raw numbers) only; 401/403 otherwise. STABLE: callable with GET.$$;
 
 -- ---------------------------------------------------------------------------------------------
 -- 7. bulk_update_service_status: both paths run the update as the owner and audit it.
@@ -1110,6 +1463,13 @@ declare
         'pilot_private.read_settings()',
         'pilot_private.configure_setting(text,text)',
         'pilot_private.recompute_metrics(text,uuid)',
+        'public.pilot_cycle_scorecard(text,timestamp with time zone)',
+        'pilot_private.suppressed(integer,text,bigint,bigint)',
+        'pilot_private.complementary_suppression(integer,bigint[],bigint[],boolean[])',
+        'pilot_private.shown(jsonb,boolean)',
+        'pilot_private.cell_size(boolean)',
+        'pilot_private.present_metrics(jsonb,boolean)',
+        'pilot_private.cycle_organizations(text)',
         'pilot_private.count_recorder_call()',
         'pilot_private.request_idempotency_key()',
         'pilot_private.claim_idempotency_key(text,text,uuid,text,uuid)',
@@ -1305,6 +1665,14 @@ begin
                           where p.oid = pg_catalog.to_regprocedure('public.' || k.recorder)), false);
     ok := bad is null;
     detail := coalesce('not pinned: ' || bad, 'all pinned');
+    return next;
+
+    -- SPEC §11.1: small-cell suppression is on (0 turns it off: the owner's deliberate choice).
+    "check" := 'small-cell suppression is on (min_cell_size at least 2)';
+    actual := pilot_private.setting('min_cell_size');
+    ok := actual::int >= 2;
+    detail := case when ok then 'min_cell_size ' || actual
+                   else 'OFF: min_cell_size 0, every output shows counts of 1 to 10' end;
     return next;
 
     -- SPEC §10.1: settings are rows; only known settings with valid values.

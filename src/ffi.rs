@@ -8,14 +8,15 @@
 //! What every entry point may rely on, from PostgreSQL's version-1 calling convention and the SQL
 //! declarations (which the frozen release scripts keep stable):
 //! - `fcinfo` is the valid call frame of this call, with exactly the declared arguments;
-//! - each function is declared `STRICT`, so PostgreSQL never calls it with a null argument;
+//! - each function is declared `STRICT` (so PostgreSQL never calls it with a null argument) unless
+//!   its comment says otherwise;
 //! - memory palloc'd here lives in the current memory context, which outlives the call.
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pilot_guardrails_core::issues::Issue;
 use pilot_guardrails_core::jsonb::{encode_array_of_string_objects, JsonbReader};
-use pilot_guardrails_core::{drop_guard, math, validate};
+use pilot_guardrails_core::{drop_guard, math, suppression, validate};
 
 /// One version-1 C function: its `pg_finfo_<name>` record (PostgreSQL's `PG_FUNCTION_INFO_V1`)
 /// and the function itself, exported unmangled and guarded (`#[pg_guard]`: a Rust panic becomes a
@@ -170,6 +171,81 @@ c_function!(
             })
             .collect();
         out.into_datum().expect("an array datum")
+    }
+);
+
+/// A count argument: null or negative counts as absent (the scorecard never produces either).
+fn count(v: Option<i64>) -> Option<u64> {
+    v.and_then(|n| u64::try_from(n).ok())
+}
+
+c_function!(
+    /// `pilot_private.suppressed(k int4, metric_id text, numerator int8, denominator int8) returns
+    /// boolean`, **not** STRICT (M2 has no numerator): whether the cell is suppressed under
+    /// `core/src/suppression.rs`'s rule with min_cell_size k. An unknown metric id is 22023.
+    pg_finfo_pilot_suppressed,
+    fn pilot_suppressed(fcinfo) {
+        // SAFETY: arguments 0–3 are declared int4, text, int8, int8; pg_getarg reads a null
+        // argument as None.
+        let (k, metric, numerator, denominator): (Option<i32>, Option<&str>, Option<i64>, Option<i64>) = unsafe {
+            (
+                pgrx::fcinfo::pg_getarg(fcinfo, 0),
+                pgrx::fcinfo::pg_getarg(fcinfo, 1),
+                pgrx::fcinfo::pg_getarg(fcinfo, 2),
+                pgrx::fcinfo::pg_getarg(fcinfo, 3),
+            )
+        };
+        let Some(rule) = metric.and_then(suppression::rule) else {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "pilot_private.suppressed: unknown metric id"
+            );
+            unreachable!()
+        };
+        let k = k.and_then(|k| u64::try_from(k).ok()).unwrap_or(0);
+        suppression::suppressed(k, rule, count(numerator), count(denominator).unwrap_or(0))
+            .into_datum()
+            .expect("a boolean datum")
+    }
+);
+
+c_function!(
+    /// `pilot_private.complementary_suppression(k int4, numerators int8[], denominators int8[],
+    /// primary boolean[]) returns boolean[]` (STRICT): the cells of one additive metric across
+    /// organizations (in org_id order) that stay suppressed after complementary suppression.
+    pg_finfo_pilot_complementary_suppression,
+    fn pilot_complementary_suppression(fcinfo) {
+        // SAFETY: argument 0 is declared int4 and is not null (STRICT).
+        let k: Option<i32> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
+        // SAFETY: arguments 1 and 2 are declared int8[] and are not null (STRICT).
+        let nums: Option<Vec<Option<i64>>> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 1) };
+        // SAFETY: as above.
+        let dens: Option<Vec<Option<i64>>> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 2) };
+        // SAFETY: argument 3 is declared boolean[] and is not null (STRICT).
+        let primary: Option<Vec<Option<bool>>> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 3) };
+        let (nums, dens, primary) = (
+            nums.unwrap_or_default(),
+            dens.unwrap_or_default(),
+            primary.unwrap_or_default(),
+        );
+        if nums.len() != dens.len() || nums.len() != primary.len() {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "pilot_private.complementary_suppression: the arrays must have one entry per cell"
+            );
+        }
+        let cells: Vec<(u64, u64)> = nums
+            .iter()
+            .zip(&dens)
+            .map(|(n, d)| (count(*n).unwrap_or(0), count(*d).unwrap_or(0)))
+            .collect();
+        let primary: Vec<bool> = primary.iter().map(|p| p.unwrap_or(false)).collect();
+        let k = k.and_then(|k| u64::try_from(k).ok()).unwrap_or(0);
+        suppression::complementary(k, &cells, &primary)
+            .into_datum()
+            .expect("an array datum")
     }
 );
 

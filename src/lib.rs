@@ -83,14 +83,24 @@ extension_sql_file!(
     requires = ["idempotency"]
 );
 extension_sql_file!(
+    "../sql/78_suppression.sql",
+    name = "suppression",
+    requires = ["recorders"]
+);
+extension_sql_file!(
     "../sql/80_scorecard.sql",
     name = "scorecard",
-    requires = ["recorders"]
+    requires = ["suppression"]
+);
+extension_sql_file!(
+    "../sql/83_cycle_scorecard.sql",
+    name = "cycle_scorecard",
+    requires = ["scorecard"]
 );
 extension_sql_file!(
     "../sql/85_drop_guard.sql",
     name = "drop_guard",
-    requires = ["scorecard"]
+    requires = ["cycle_scorecard"]
 );
 extension_sql_file!(
     "../sql/88_verify.sql",

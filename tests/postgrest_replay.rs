@@ -501,7 +501,8 @@ fn scorecard_and_metric_sources() {
         1
     );
 
-    // GET /rpc/pilot_scorecard: READ ONLY, named query parameters; M2 has the one 1800 s duration.
+    // GET /rpc/pilot_scorecard: READ ONLY, named query parameters; M2 has the one 1800 s duration,
+    // a cell of 1 that a member sees suppressed (SPEC §11.1) and a backend role sees raw.
     let q = [
         ("pilot_cycle_id", "replay-m"),
         ("org_id", ORG_A),
@@ -514,10 +515,22 @@ fn scorecard_and_metric_sources() {
     assert_eq!(r.access_mode, "READ ONLY");
     assert_eq!(
         r.body["metrics"]["M2_P50"],
-        json!({"value": 1800, "numerator": null, "denominator": 1})
+        json!({"value": null, "numerator": null, "denominator": null, "suppressed": true})
     );
-    assert_eq!(r.body["metrics"]["M1"]["denominator"], json!(1));
+    assert_eq!(r.body["metrics"]["M1"]["suppressed"], json!(true));
+    assert_eq!(r.body["metrics"]["M4"]["suppressed"], json!(false));
     assert_eq!(r.body["as_of"], "2026-06-02T00:00:00Z");
+    let raw = e.api.request(&Request::get(
+        "pilot_scorecard",
+        Some(json!({"role": "service_role"})),
+        &q,
+    ));
+    assert_status(&raw, 200, "scorecard over GET as service_role");
+    assert_eq!(
+        raw.body["metrics"]["M2_P50"],
+        json!({"value": 1800, "numerator": null, "denominator": 1, "suppressed": false})
+    );
+    assert_eq!(raw.body["metrics"]["M1"]["denominator"], json!(1));
     // Non-members: 403; no token: 401.
     assert_status(
         &e.api
@@ -704,7 +717,12 @@ fn metric_history_cannot_be_forged_over_http() {
         &json!({"pilot_cycle_id": "replay-f", "org_id": ORG_A}),
     );
     assert_status(&r, 200, "recompute by a writer");
-    assert_eq!(r.body["metrics"]["M7"]["denominator"], 1);
+    // one event: a small cell, suppressed in what the writer reads; the snapshot keeps it raw
+    assert_eq!(r.body["metrics"]["M7"]["suppressed"], true);
+    assert_eq!(
+        e.count("select denominator::bigint from pilot_metric_snapshots where pilot_cycle_id = 'replay-f' and metric_id = 'M7'"),
+        1
+    );
     assert_eq!(
         e.count("select count(*) from pilot_metric_snapshots where pilot_cycle_id = 'replay-f'"),
         9

@@ -5,7 +5,7 @@
 //! - §6 validation and privacy guard: [`validate`] (the kinds, scalar checks, paths and the walk),
 //!   [`privacy`] (the forbidden-key test), [`issues`] (codes, caps, JSON rendering);
 //! - the input: [`jsonb`] reads PostgreSQL's binary `jsonb` as the flat [`events`] stream;
-//! - §8 exact percentiles: [`math`];
+//! - §8 exact percentiles: [`math`]; §11 small-cell suppression: [`suppression`];
 //! - §9 the drop guard's pure part: [`drop_guard`].
 
 pub mod drop_guard;
@@ -14,4 +14,5 @@ pub mod issues;
 pub mod jsonb;
 pub mod math;
 pub mod privacy;
+pub mod suppression;
 pub mod validate;

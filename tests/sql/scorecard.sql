@@ -8,16 +8,20 @@ set client_min_messages = warning;
 create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/scorecard_rows.sql
+-- This file checks SPEC §8's arithmetic on a small fixture: small-cell suppression (§11.1) is off
+-- here (the owner may) and has its own tests (tests/sql/suppression.sql).
+select pilot_configure('min_cell_size', '0') \gset
 
-select plan(65);
+select plan(66);
 
 create temp table card as
     select pilot_scorecard('sc', 'a0000000-0000-4000-8000-00000000000a', '2026-06-10T12:00:00Z') as c;
 create function pg_temp.m(metric text) returns jsonb language sql as $$ select c -> 'metrics' -> metric from card $$;
 create function pg_temp.r(num int, den int) returns jsonb language sql as $$
-    select jsonb_build_object('value', case when den > 0 then num::numeric / den end, 'numerator', num, 'denominator', den) $$;
+    select jsonb_build_object('value', case when den > 0 then num::numeric / den end, 'numerator', num, 'denominator', den,
+                              'suppressed', false) $$;
 create function pg_temp.p(v numeric, den int) returns jsonb language sql as $$
-    select jsonb_build_object('value', v, 'numerator', null, 'denominator', den) $$;
+    select jsonb_build_object('value', v, 'numerator', null, 'denominator', den, 'suppressed', false) $$;
 
 select is((select c - 'metrics' from card),
           '{"pilot_cycle_id": "sc", "org_id": "a0000000-0000-4000-8000-00000000000a", "as_of": "2026-06-10T12:00:00Z", "gate1": null}',
@@ -49,7 +53,7 @@ select is(pilot_scorecard('sc', 'a0000000-0000-4000-8000-00000000000a', '2026-06
 select is(pilot_scorecard('sc1', 'a0000000-0000-4000-8000-00000000000a') -> 'metrics' -> 'M2_P90', pg_temp.p(42, 1), 'one duration: every percentile is it');
 select is(pilot_scorecard('sc2', 'a0000000-0000-4000-8000-00000000000a') -> 'metrics' -> 'M2_P50', pg_temp.p(18.5, 2), 'P50 of {0, 37} = 18.5');
 select is(pilot_scorecard('sc2', 'a0000000-0000-4000-8000-00000000000a') -> 'metrics' -> 'M2_P75', pg_temp.p(27.75, 2), 'P75 of {0, 37} = 27.75');
-select is(pilot_scorecard('sc2', 'a0000000-0000-4000-8000-00000000000a') -> 'metrics' -> 'M2_P90', '{"value": 33.3, "numerator": null, "denominator": 2}',
+select is(pilot_scorecard('sc2', 'a0000000-0000-4000-8000-00000000000a') -> 'metrics' -> 'M2_P90', '{"value": 33.3, "numerator": null, "denominator": 2, "suppressed": false}',
           'P90 of {0, 37} = 33.3 exactly');
 select isnt((select percentile_cont(0.9) within group (order by x) from unnest(array[0, 37]) x)::text, '33.3',
             '(while percentile_cont would not say 33.3)');
@@ -68,13 +72,15 @@ create function pg_temp.g(m1n int, m1d int, p50 numeric, m4n int, m4d int, m3n i
                                                   'M4', pg_temp.r(m4n, m4d), 'M3', pg_temp.r(m3n, m3d), 'M6', pg_temp.r(m6n, m6d)), b1, b2) $$;
 select is(pg_temp.g(35, 100, 75, 70, 100, 50, 100, 10, 100),
           '{"failed_contact_rate_reduction_pass": true, "time_to_connection_reduction_pass": true, "freshness_sla_pass": true,
-            "referral_capture_pass": true, "fatal_error_rate_pass": true, "passed_all": true}',
+            "referral_capture_pass": true, "fatal_error_rate_pass": true, "passed_all": true, "insufficient_data": []}',
           'every metric exactly at its bound passes (30 %, 25 %, 0.70, 0.50, 0.10)');
 select is(pg_temp.g(34, 100, 74.99, 71, 100, 51, 100, 9, 100) ->> 'passed_all', 'true', 'every metric just beyond its bound passes');
 select is(pg_temp.g(36, 100, 75, 70, 100, 50, 100, 10, 100) ->> 'failed_contact_rate_reduction_pass', 'false', 'M1 reduced by 28 %: fails');
 select is(pg_temp.g(36, 100, 75, 70, 100, 50, 100, 10, 100) ->> 'passed_all', 'false', '… and so does passed_all');
 select is(pg_temp.g(7, 20, 75, 70, 100, 50, 100, 10, 100) ->> 'failed_contact_rate_reduction_pass', 'true', 'M1 7/20 = 0.35 against 0.5: exactly 30 %');
 select is(pg_temp.g(0, 0, 75, 70, 100, 50, 100, 10, 100) ->> 'failed_contact_rate_reduction_pass', 'false', 'M1 null: fails');
+select is(pg_temp.g(0, 0, 75, 70, 100, 0, 0, 10, 100) -> 'insufficient_data', '["failed_contact_rate_reduction_pass", "referral_capture_pass"]',
+          '… and, with M3 null, both are listed as insufficient data (SPEC §11.1)');
 select is(pg_temp.g(35, 100, 75, 70, 100, 50, 100, 10, 100, 0, 100) ->> 'failed_contact_rate_reduction_pass', 'false', 'M1 baseline 0: fails');
 select is(pg_temp.g(35, 100, 75.01, 70, 100, 50, 100, 10, 100) ->> 'time_to_connection_reduction_pass', 'false', 'P50 reduced by 24.99 %: fails');
 select is(pg_temp.g(35, 100, null, 70, 100, 50, 100, 10, 100) ->> 'time_to_connection_reduction_pass', 'false', 'P50 null: fails');
@@ -99,7 +105,7 @@ select throws_ok($$select pilot_scorecard('sc', 'a0000000-0000-4000-8000-0000000
 -- M4 0.8, M3 0.5, M6 0.1: pass.
 select is(pilot_scorecard('sc', 'a0000000-0000-4000-8000-00000000000a', '2026-06-10T12:00:00Z', 0.95, 4) -> 'gate1',
           '{"failed_contact_rate_reduction_pass": false, "time_to_connection_reduction_pass": true, "freshness_sla_pass": true,
-            "referral_capture_pass": true, "fatal_error_rate_pass": true, "passed_all": false}', 'gate1 on the fixture');
+            "referral_capture_pass": true, "fatal_error_rate_pass": true, "passed_all": false, "insufficient_data": []}', 'gate1 on the fixture');
 select is(pilot_scorecard('sc', 'a0000000-0000-4000-8000-00000000000a', '2026-06-10T12:00:00Z', 0.96, 4) -> 'gate1' ->> 'passed_all',
           'true', 'with a baseline of 0.96 the M1 reduction is 30.6 %: all pass');
 

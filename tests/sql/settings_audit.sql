@@ -152,7 +152,7 @@ select is(pg_temp.act('viewer', $$select pilot_private.recompute_metrics('cycle-
           '… nor through the privileged part directly');
 select is(pg_temp.audits('pilot_recompute_metrics'), 0::bigint, 'refused recomputes leave no audit row');
 select is(pg_temp.act('editor', $$select (pilot_recompute_metrics('cycle-1', 'a0000000-0000-4000-8000-00000000000a') -> 'metrics' -> 'M1')::text$$),
-          '{"value": 0.50000000000000000000, "numerator": 1, "denominator": 2}', 'a writer recomputes');
+          '{"value": null, "numerator": null, "suppressed": true, "denominator": null}', 'a writer recomputes (and reads the small M1 cell suppressed)');
 select is((select array_agg(metric_id order by metric_id) from pilot_metric_snapshots
             where id <> 'e0000000-0000-4000-8000-000000000001'),
           array['M1', 'M2_P50', 'M2_P75', 'M2_P90', 'M3', 'M4', 'M5', 'M6', 'M7'], '… nine snapshots written, one per metric');
