@@ -17,7 +17,8 @@ free_port() {
     echo "$p"
 }
 
-# cluster_start NAME: initdb + start; exports PGHOST, PGPORT, PGUSER, CLUSTER_DIR.
+# cluster_start NAME: initdb + start; exports PGHOST, PGPORT, PGUSER, CLUSTER_DIR. Extra server
+# options (e.g. shared_preload_libraries) in CLUSTER_EXTRA_OPTS.
 cluster_start() {
     local name=$1
     CLUSTER_DIR=$(mktemp -d "/var/tmp/pilot_guardrails-$name.XXXXXX")
@@ -27,7 +28,7 @@ cluster_start() {
     local port
     port=$(free_port "${PORT_BASE:-55432}")
     # fsync stays on only where durability is what is being tested (CLUSTER_FSYNC=on).
-    CLUSTER_OPTS="-p $port -k $CLUSTER_DIR -c listen_addresses=127.0.0.1 -c fsync=${CLUSTER_FSYNC:-off} -c max_connections=60"
+    CLUSTER_OPTS="-p $port -k $CLUSTER_DIR -c listen_addresses=127.0.0.1 -c fsync=${CLUSTER_FSYNC:-off} -c max_connections=60 ${CLUSTER_EXTRA_OPTS:-}"
     export PGHOST=$CLUSTER_DIR PGPORT=$port PGUSER=postgres CLUSTER_DIR CLUSTER_OPTS
     cluster_run start
 }

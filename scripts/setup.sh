@@ -5,7 +5,7 @@ set -euo pipefail
 
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib clang libclang-dev sudo
-          postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl pkg-config)
+          postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl pkg-config postgresql-15-cron)
 
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 

@@ -149,6 +149,22 @@ begin
                    else 'OFF: min_cell_size 0, every output shows counts of 1 to 10' end;
     return next;
 
+    -- SPEC §11.3: is every row past its retention window gone?
+    "check" := 'no row is past its retention window (pilot_apply_retention has run)';
+    bad := null;
+    for t, actual in select distinct k.table_name, k.time_column from pilot_private.kinds() k where k.time_column is not null loop
+        continue when pilot_private.setting('retention.' || t) is null
+                   or pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(t)) is null;
+        execute pg_catalog.format('select exists (select 1 from public.%I where %I < $1)', t, actual)
+           into ok using pg_catalog.now() - pilot_private.setting('retention.' || t)::interval;
+        if ok then
+            bad := pg_catalog.concat_ws(', ', bad, t);
+        end if;
+    end loop;
+    ok := bad is null;
+    detail := coalesce('rows past their window in: ' || bad || '; run select * from pilot_apply_retention(false)', 'none');
+    return next;
+
     -- SPEC §10.1: settings are rows; only known settings with valid values.
     "check" := 'every stored setting is a known setting with a valid value';
     bad := null;

@@ -34,6 +34,8 @@ declare
         'pilot_private.configure_setting(text,text)',
         'pilot_private.recompute_metrics(text,uuid)',
         'public.pilot_cycle_scorecard(text,timestamp with time zone)',
+        'public.pilot_apply_retention(boolean)',
+        'pilot_private.apply_retention(boolean)',
         'pilot_private.suppressed(integer,text,bigint,bigint)',
         'pilot_private.complementary_suppression(integer,bigint[],bigint[],boolean[])',
         'pilot_private.shown(jsonb,boolean)',

@@ -17,6 +17,7 @@
 --   6b. small-cell suppression (78_suppression.sql, 83_cycle_scorecard.sql, SPEC §11.1–§11.2):
 --      every output but backend roles'; pilot_metric_history gains suppressed (dropped and
 --      re-created); pilot_cycle_scorecard
+--   6c. retention with receipts: pilot_apply_retention (84_retention.sql, SPEC §11.3)
 --   7. bulk_update_service_status audited on both paths (60_admin.sql)
 --   8. the drop guard counts the audit trail, not the settings (85_drop_guard.sql)
 --   9. the privilege matrix and pilot_verify() (90_grants.sql, 88_verify.sql)
@@ -1287,6 +1288,130 @@ $$The pilot cycle across organizations (SPEC §11.2): GET /rpc/pilot_cycle_score
 Returns {"pilot_cycle_id", "as_of", "organizations": [{"org_id", "metrics": {…}}, …] (every organization with a row of the cycle, by org_id), "total": {"metrics": {…}}}, each metric as pilot_scorecard gives it with "suppressed". Small cells are suppressed, and more cells where the total minus the shown ones would reveal a small count. App admins and backend roles (raw numbers) only; 401/403 otherwise. STABLE: callable with GET.$$;
 
 -- ---------------------------------------------------------------------------------------------
+-- 6c. Retention with receipts (84_retention.sql, whole; SPEC §11.3).
+
+-- The privileged part: deletes as the owner (snapshots and the bookkeeping tables are not the
+-- callers' to delete), after re-checking the caller.
+create function pilot_private.apply_retention(v_dry_run boolean)
+returns table (table_name text, cutoff timestamptz, rows bigint, dry_run boolean)
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    t record;
+    cutoffs jsonb := '{}';
+    cut timestamptz;
+    n bigint;
+    receipt jsonb := '[]';
+    conn_cut timestamptz;
+    attempt_cut timestamptz;
+    referral_cut timestamptz;
+begin
+    if not (pilot_private.acting_is_backend() or pilot_private.is_admin()) then
+        raise exception using errcode = '42501',
+            message = 'pilot_apply_retention: not allowed: app admins and backend roles only';
+    end if;
+
+    -- The cutoff of every table with a window and an event time.
+    for t in select distinct k.table_name, k.time_column from pilot_private.kinds() k where k.time_column is not null loop
+        cut := pg_catalog.now() - pilot_private.setting('retention.' || t.table_name)::interval;
+        if cut is not null then
+            cutoffs := cutoffs || pg_catalog.jsonb_build_object(t.table_name, cut);
+        end if;
+    end loop;
+    conn_cut := (cutoffs ->> 'pilot_connection_events')::timestamptz;
+    attempt_cut := (cutoffs ->> 'pilot_contact_attempt_events')::timestamptz;
+    referral_cut := (cutoffs ->> 'pilot_referral_events')::timestamptz;
+
+    -- Connections first: their own window, and those whose anchor goes.
+    if conn_cut is not null or attempt_cut is not null or referral_cut is not null then
+        if v_dry_run then
+            select pg_catalog.count(*) into n from public.pilot_connection_events c
+             where c.connected_at < conn_cut
+                or exists (select 1 from public.pilot_contact_attempt_events a
+                            where a.id = c.contact_attempt_event_id and a.attempted_at < attempt_cut)
+                or exists (select 1 from public.pilot_referral_events r
+                            where r.id = c.referral_event_id and r.created_at < referral_cut);
+        else
+            delete from public.pilot_connection_events c
+             where c.connected_at < conn_cut
+                or exists (select 1 from public.pilot_contact_attempt_events a
+                            where a.id = c.contact_attempt_event_id and a.attempted_at < attempt_cut)
+                or exists (select 1 from public.pilot_referral_events r
+                            where r.id = c.referral_event_id and r.created_at < referral_cut);
+            get diagnostics n = row_count;
+        end if;
+        table_name := 'pilot_connection_events'; cutoff := conn_cut; rows := n; dry_run := v_dry_run;
+        receipt := receipt || pg_catalog.jsonb_build_object('table', table_name, 'cutoff', cutoff, 'rows', rows);
+        return next;
+    end if;
+
+    -- Every other table with a window, by its event time.
+    for t in select distinct k.table_name, k.time_column from pilot_private.kinds() k
+              where k.time_column is not null and k.table_name <> 'pilot_connection_events'
+                and cutoffs ? k.table_name order by k.table_name loop
+        cut := (cutoffs ->> t.table_name)::timestamptz;
+        if v_dry_run then
+            execute pg_catalog.format('select pg_catalog.count(*) from public.%I where %I < $1', t.table_name, t.time_column)
+               into n using cut;
+        else
+            execute pg_catalog.format('delete from public.%I where %I < $1', t.table_name, t.time_column) using cut;
+            get diagnostics n = row_count;
+        end if;
+        table_name := t.table_name; cutoff := cut; rows := n; dry_run := v_dry_run;
+        receipt := receipt || pg_catalog.jsonb_build_object('table', table_name, 'cutoff', cutoff, 'rows', rows);
+        return next;
+    end loop;
+
+    -- The bookkeeping: expired idempotency keys, rate counters of past minutes.
+    cut := pg_catalog.now() - pilot_private.setting('idempotency_window')::interval;
+    if v_dry_run then
+        select pg_catalog.count(*) into n from pilot_private.idempotency_keys k where k.created_at < cut;
+    else
+        delete from pilot_private.idempotency_keys k where k.created_at < cut;
+        get diagnostics n = row_count;
+    end if;
+    table_name := 'pilot_private.idempotency_keys'; cutoff := cut; rows := n; dry_run := v_dry_run;
+    receipt := receipt || pg_catalog.jsonb_build_object('table', table_name, 'cutoff', cutoff, 'rows', rows);
+    return next;
+    cut := pg_catalog.date_trunc('minute', pg_catalog.now());
+    if v_dry_run then
+        select pg_catalog.count(*) into n from pilot_private.rate_counters c where c.minute < cut;
+    else
+        delete from pilot_private.rate_counters c where c.minute < cut;
+        get diagnostics n = row_count;
+    end if;
+    table_name := 'pilot_private.rate_counters'; cutoff := cut; rows := n; dry_run := v_dry_run;
+    receipt := receipt || pg_catalog.jsonb_build_object('table', table_name, 'cutoff', cutoff, 'rows', rows);
+    return next;
+
+    perform pilot_private.write_audit('pilot_apply_retention', null,
+                                      pg_catalog.jsonb_build_object('dry_run', v_dry_run, 'tables', receipt));
+end
+$$;
+comment on function pilot_private.apply_retention(boolean) is
+    'Privileged part of pilot_apply_retention: re-checks the caller (app admin or backend role), deletes or counts the rows past each retention window, purges expired idempotency keys and past rate counters, and audits the run.';
+
+-- dry_run is both the argument and a result column (SPEC §11.3's signature): an INOUT parameter.
+create function public.pilot_apply_retention(out table_name text, out cutoff timestamptz, out rows bigint,
+                                             inout dry_run boolean default true)
+returns setof record
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not pilot_private.is_backend() and pilot_private.uid() is null then
+        raise exception using errcode = '42501', message = 'pilot_apply_retention: not signed in (no user id in request.jwt.claims)';
+    end if;
+    return query select * from pilot_private.apply_retention(coalesce(pilot_apply_retention.dry_run, true));
+end
+$$;
+comment on function public.pilot_apply_retention(boolean) is
+$$Enforce the retention windows (SPEC §11.3): POST /rpc/pilot_apply_retention {"dry_run": false}.
+For each pilot table with a retention.<table> setting, the rows whose event time is before now() minus the window are deleted (dry_run, the default: only counted); connections of deleted anchors go with them; service scope is kept. A real run also purges expired idempotency keys and past rate counters. Returns one row per table: table_name, cutoff, rows, dry_run; every run is audited. App admins and backend roles only.$$;
+
+-- ---------------------------------------------------------------------------------------------
 -- 7. bulk_update_service_status: both paths run the update as the owner and audit it.
 
 create or replace function pilot_private.apply_service_status(
@@ -1464,6 +1589,8 @@ declare
         'pilot_private.configure_setting(text,text)',
         'pilot_private.recompute_metrics(text,uuid)',
         'public.pilot_cycle_scorecard(text,timestamp with time zone)',
+        'public.pilot_apply_retention(boolean)',
+        'pilot_private.apply_retention(boolean)',
         'pilot_private.suppressed(integer,text,bigint,bigint)',
         'pilot_private.complementary_suppression(integer,bigint[],bigint[],boolean[])',
         'pilot_private.shown(jsonb,boolean)',
@@ -1673,6 +1800,22 @@ begin
     ok := actual::int >= 2;
     detail := case when ok then 'min_cell_size ' || actual
                    else 'OFF: min_cell_size 0, every output shows counts of 1 to 10' end;
+    return next;
+
+    -- SPEC §11.3: is every row past its retention window gone?
+    "check" := 'no row is past its retention window (pilot_apply_retention has run)';
+    bad := null;
+    for t, actual in select distinct k.table_name, k.time_column from pilot_private.kinds() k where k.time_column is not null loop
+        continue when pilot_private.setting('retention.' || t) is null
+                   or pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(t)) is null;
+        execute pg_catalog.format('select exists (select 1 from public.%I where %I < $1)', t, actual)
+           into ok using pg_catalog.now() - pilot_private.setting('retention.' || t)::interval;
+        if ok then
+            bad := pg_catalog.concat_ws(', ', bad, t);
+        end if;
+    end loop;
+    ok := bad is null;
+    detail := coalesce('rows past their window in: ' || bad || '; run select * from pilot_apply_retention(false)', 'none');
     return next;
 
     -- SPEC §10.1: settings are rows; only known settings with valid values.

@@ -98,9 +98,14 @@ extension_sql_file!(
     requires = ["scorecard"]
 );
 extension_sql_file!(
+    "../sql/84_retention.sql",
+    name = "retention",
+    requires = ["cycle_scorecard"]
+);
+extension_sql_file!(
     "../sql/85_drop_guard.sql",
     name = "drop_guard",
-    requires = ["cycle_scorecard"]
+    requires = ["retention"]
 );
 extension_sql_file!(
     "../sql/88_verify.sql",
