@@ -50,3 +50,17 @@ returns boolean[]
     as 'MODULE_PATHNAME', 'pilot_complementary_suppression';
 comment on function pilot_private.complementary_suppression(int, bigint[], bigint[], boolean[]) is
     'Complementary suppression of one additive metric across organizations in org_id order (SPEC §11.2): which cells stay hidden so that no suppressed sum of numerators, denominators or differences is in 1..k-1.';
+
+-- Keyed pseudonyms (SPEC §14, core/src/pseudonym.rs): the HMAC, and the key's random bytes.
+create function pilot_private.hmac_k1(key bytea, client_hash text) returns text
+    language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_hmac_k1';
+comment on function pilot_private.hmac_k1(bytea, text) is
+    'k1: and the HMAC-SHA-256 (64 lower-case hex) under key of the lower-cased client hash (SPEC §14).';
+
+create function pilot_private.strong_random_bytes(n int) returns bytea
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_strong_random_bytes';
+comment on function pilot_private.strong_random_bytes(int) is 'n bytes (1 to 1024) from PostgreSQL''s pg_strong_random.';

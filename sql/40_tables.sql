@@ -36,7 +36,7 @@ create table public.pilot_contact_attempt_events (
     pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
     service_id text not null constraint service_id_is_code check (pilot_private.is_code(service_id)),
     recorded_by_org_id uuid not null,
-    entity_key_hash text constraint entity_key_hash_is_sha256_hex check (entity_key_hash ~ '^[0-9a-f]{64}$'),
+    entity_key_hash text constraint entity_key_hash_is_keyed check (entity_key_hash ~ '^k1:[0-9a-f]{64}$'),
     attempt_channel text not null constraint attempt_channel_valid
         check (attempt_channel in ('phone', 'website', 'email', 'in_person', 'referral')),
     attempt_outcome text not null constraint attempt_outcome_valid
@@ -55,7 +55,7 @@ comment on table public.pilot_contact_attempt_events is
 $$Pilot: how an attempt to reach a service turned out.
 One row per attempt, recorded by a partner organization. Codes only. Write through pilot_record_contact_attempt(); members of the organization read, writers (owner, admin, editor) write, admins delete.$$;
 comment on column public.pilot_contact_attempt_events.entity_key_hash is
-    'SHA-256 (hex, lower-case) of the pseudonymous entity key; repeat failures (M5) are counted per hash.';
+    'Keyed pseudonym of the entity: k1: and the HMAC-SHA-256, under the database''s secret key, of the SHA-256 hex the client sent (SPEC §14). Repeat failures (M5) are counted per value.';
 comment on column public.pilot_contact_attempt_events.service_id is 'Id of a row of public.services (checked on write).';
 comment on column public.pilot_contact_attempt_events.recorded_by_org_id is 'Id of the recording organization (public.organizations, checked on write).';
 create index pilot_contact_attempt_events_cycle_org_time
@@ -227,20 +227,50 @@ create index pilot_preference_fit_events_cycle_org_time on public.pilot_preferen
 -- ---------------------------------------------------------------------------------------------
 -- Triggers.
 
--- Normalize before the CHECKs: hashes are stored lower-case (accepted in either case).
-create function pilot_private.lowercase_entity_key_hash() returns trigger
+-- Keyed pseudonyms (SPEC §14). The secret key: 32 bytes from pg_strong_random, made at install,
+-- in a table no API role can read. A backup carries it (a config dump table), and a restore into a
+-- fresh install adds the dump's row beside the one the install made: the earliest key wins, so a
+-- restore keeps the original key and equal client hashes keep giving equal stored values.
+create table pilot_private.pseudonym_keys (
+    id uuid primary key default gen_random_uuid(),
+    key bytea not null constraint key_is_32_bytes check (pg_catalog.length(key) = 32),
+    created_at timestamptz not null default now()
+);
+comment on table pilot_private.pseudonym_keys is
+    'The secret key of keyed pseudonyms (SPEC §14): the earliest row wins. Readable by no API role; a full dump carries it.';
+alter table pilot_private.pseudonym_keys enable row level security;
+insert into pilot_private.pseudonym_keys (key) values (pilot_private.strong_random_bytes(32));
+select pg_catalog.pg_extension_config_dump('pilot_private.pseudonym_keys', '');
+
+-- Before the CHECK: a plain 64-hex client hash (either case) is keyed, whoever writes it (the
+-- recorders and direct writes alike). An already keyed k1: value is accepted only from roles that
+-- row-level security does not apply to — how pg_restore (whose COPY fires row triggers) and
+-- backend jobs load keyed rows without keying them twice; an API role sending one is refused
+-- (22023). SECURITY DEFINER: it reads the key no API role may read.
+create function pilot_private.key_entity_hash() returns trigger
     language plpgsql
+    security definer
     set search_path = pg_catalog, pg_temp
 as $$
 begin
-    new.entity_key_hash := pg_catalog.lower(new.entity_key_hash);
+    if new.entity_key_hash is null then
+        return new;
+    elsif new.entity_key_hash ~ '^[0-9A-Fa-f]{64}$' then
+        new.entity_key_hash := (select pilot_private.hmac_k1(k.key, new.entity_key_hash)
+                                  from pilot_private.pseudonym_keys k order by k.created_at, k.id limit 1);
+    elsif new.entity_key_hash ~ '^k1:' and not pilot_private.acting_is_backend()
+          and (tg_op = 'INSERT' or new.entity_key_hash is distinct from old.entity_key_hash) then
+        raise exception using errcode = '22023',
+            message = 'entity_key_hash: send the SHA-256 hex; an already keyed (k1:) value is accepted from backend roles only';
+    end if;
     return new;
 end
 $$;
-comment on function pilot_private.lowercase_entity_key_hash() is 'Stores entity_key_hash lower-case.';
-create trigger pilot_lowercase_entity_key_hash
+comment on function pilot_private.key_entity_hash() is
+    'Keys a plain SHA-256 hex entity_key_hash as k1:HMAC-SHA-256 under the secret key; accepts k1: values from backend roles only (22023).';
+create trigger pilot_key_entity_hash
     before insert or update of entity_key_hash on public.pilot_contact_attempt_events
-    for each row execute function pilot_private.lowercase_entity_key_hash();
+    for each row execute function pilot_private.key_entity_hash();
 
 -- A referral in a terminal state does not move again (SQLSTATE PT409, PostgREST 409).
 create function pilot_private.referral_terminal_guard() returns trigger

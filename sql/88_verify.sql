@@ -165,6 +165,13 @@ begin
     detail := coalesce('rows past their window in: ' || bad || '; run select * from pilot_apply_retention(false)', 'none');
     return next;
 
+    -- SPEC §14: the pseudonym key.
+    "check" := 'a 32-byte pseudonym key exists (entity hashes are stored keyed)';
+    select pg_catalog.count(*)::text into actual from pilot_private.pseudonym_keys k where pg_catalog.length(k.key) = 32;
+    ok := actual::int >= 1;
+    detail := case when ok then actual || ' key(s); the earliest is used' else 'missing: recorders cannot key entity hashes' end;
+    return next;
+
     -- SPEC §10.1: settings are rows; only known settings with valid values.
     "check" := 'every stored setting is a known setting with a valid value';
     bad := null;

@@ -18,6 +18,7 @@
 --      every output but backend roles'; pilot_metric_history gains suppressed (dropped and
 --      re-created); pilot_cycle_scorecard
 --   6c. retention with receipts: pilot_apply_retention (84_retention.sql, SPEC §11.3)
+--   6d. keyed pseudonyms: the secret key, existing hashes re-keyed, the keying trigger (SPEC §14)
 --   7. bulk_update_service_status audited on both paths (60_admin.sql)
 --   8. the drop guard counts the audit trail, not the settings (85_drop_guard.sql)
 --   9. the privilege matrix and pilot_verify() (90_grants.sql, 88_verify.sql)
@@ -1412,6 +1413,75 @@ $$Enforce the retention windows (SPEC §11.3): POST /rpc/pilot_apply_retention {
 For each pilot table with a retention.<table> setting, the rows whose event time is before now() minus the window are deleted (dry_run, the default: only counted); connections of deleted anchors go with them; service scope is kept. A real run also purges expired idempotency keys and past rate counters. Returns one row per table: table_name, cutoff, rows, dry_run; every run is audited. App admins and backend roles only.$$;
 
 -- ---------------------------------------------------------------------------------------------
+-- 6d. Keyed pseudonyms (SPEC §14): the key, then the existing rows re-keyed before the keying
+-- trigger exists (the old lower-casing trigger leaves a k1: value as it is), then the trigger.
+
+create function pilot_private.hmac_k1(key bytea, client_hash text) returns text
+    language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_hmac_k1';
+comment on function pilot_private.hmac_k1(bytea, text) is
+    'k1: and the HMAC-SHA-256 (64 lower-case hex) under key of the lower-cased client hash (SPEC §14).';
+
+create function pilot_private.strong_random_bytes(n int) returns bytea
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_strong_random_bytes';
+comment on function pilot_private.strong_random_bytes(int) is 'n bytes (1 to 1024) from PostgreSQL''s pg_strong_random.';
+
+create table pilot_private.pseudonym_keys (
+    id uuid primary key default gen_random_uuid(),
+    key bytea not null constraint key_is_32_bytes check (pg_catalog.length(key) = 32),
+    created_at timestamptz not null default now()
+);
+comment on table pilot_private.pseudonym_keys is
+    'The secret key of keyed pseudonyms (SPEC §14): the earliest row wins. Readable by no API role; a full dump carries it.';
+alter table pilot_private.pseudonym_keys enable row level security;
+insert into pilot_private.pseudonym_keys (key) values (pilot_private.strong_random_bytes(32));
+select pg_catalog.pg_extension_config_dump('pilot_private.pseudonym_keys', '');
+
+-- Before the CHECK: a plain 64-hex client hash (either case) is keyed, whoever writes it (the
+-- recorders and direct writes alike). An already keyed k1: value is accepted only from roles that
+-- row-level security does not apply to — how pg_restore (whose COPY fires row triggers) and
+-- backend jobs load keyed rows without keying them twice; an API role sending one is refused
+-- (22023). SECURITY DEFINER: it reads the key no API role may read.
+create function pilot_private.key_entity_hash() returns trigger
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if new.entity_key_hash is null then
+        return new;
+    elsif new.entity_key_hash ~ '^[0-9A-Fa-f]{64}$' then
+        new.entity_key_hash := (select pilot_private.hmac_k1(k.key, new.entity_key_hash)
+                                  from pilot_private.pseudonym_keys k order by k.created_at, k.id limit 1);
+    elsif new.entity_key_hash ~ '^k1:' and not pilot_private.acting_is_backend()
+          and (tg_op = 'INSERT' or new.entity_key_hash is distinct from old.entity_key_hash) then
+        raise exception using errcode = '22023',
+            message = 'entity_key_hash: send the SHA-256 hex; an already keyed (k1:) value is accepted from backend roles only';
+    end if;
+    return new;
+end
+$$;
+comment on function pilot_private.key_entity_hash() is
+    'Keys a plain SHA-256 hex entity_key_hash as k1:HMAC-SHA-256 under the secret key; accepts k1: values from backend roles only (22023).';
+alter table public.pilot_contact_attempt_events drop constraint entity_key_hash_is_sha256_hex;
+update public.pilot_contact_attempt_events
+   set entity_key_hash = (select pilot_private.hmac_k1(k.key, entity_key_hash)
+                            from pilot_private.pseudonym_keys k order by k.created_at, k.id limit 1)
+ where entity_key_hash is not null;
+alter table public.pilot_contact_attempt_events
+    add constraint entity_key_hash_is_keyed check (entity_key_hash ~ '^k1:[0-9a-f]{64}$');
+drop trigger pilot_lowercase_entity_key_hash on public.pilot_contact_attempt_events;
+drop function pilot_private.lowercase_entity_key_hash();
+create trigger pilot_key_entity_hash
+    before insert or update of entity_key_hash on public.pilot_contact_attempt_events
+    for each row execute function pilot_private.key_entity_hash();
+comment on column public.pilot_contact_attempt_events.entity_key_hash is
+    'Keyed pseudonym of the entity: k1: and the HMAC-SHA-256, under the database''s secret key, of the SHA-256 hex the client sent (SPEC §14). Repeat failures (M5) are counted per value.';
+
+-- ---------------------------------------------------------------------------------------------
 -- 7. bulk_update_service_status: both paths run the update as the owner and audit it.
 
 create or replace function pilot_private.apply_service_status(
@@ -1816,6 +1886,13 @@ begin
     end loop;
     ok := bad is null;
     detail := coalesce('rows past their window in: ' || bad || '; run select * from pilot_apply_retention(false)', 'none');
+    return next;
+
+    -- SPEC §14: the pseudonym key.
+    "check" := 'a 32-byte pseudonym key exists (entity hashes are stored keyed)';
+    select pg_catalog.count(*)::text into actual from pilot_private.pseudonym_keys k where pg_catalog.length(k.key) = 32;
+    ok := actual::int >= 1;
+    detail := case when ok then actual || ' key(s); the earliest is used' else 'missing: recorders cannot key entity hashes' end;
     return next;
 
     -- SPEC §10.1: settings are rows; only known settings with valid values.

@@ -16,7 +16,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pilot_guardrails_core::issues::Issue;
 use pilot_guardrails_core::jsonb::{encode_array_of_string_objects, JsonbReader};
-use pilot_guardrails_core::{drop_guard, math, suppression, validate};
+use pilot_guardrails_core::{drop_guard, math, pseudonym, suppression, validate};
 
 /// One version-1 C function: its `pg_finfo_<name>` record (PostgreSQL's `PG_FUNCTION_INFO_V1`)
 /// and the function itself, exported unmangled and guarded (`#[pg_guard]`: a Rust panic becomes a
@@ -246,6 +246,49 @@ c_function!(
         suppression::complementary(k, &cells, &primary)
             .into_datum()
             .expect("an array datum")
+    }
+);
+
+c_function!(
+    /// `pilot_private.hmac_k1(key bytea, client_hash text) returns text` (STRICT): the keyed
+    /// pseudonym `k1:<HMAC-SHA-256 hex>` of the lower-cased client hash (SPEC §14).
+    pg_finfo_pilot_hmac_k1,
+    fn pilot_hmac_k1(fcinfo) {
+        // SAFETY: argument 0 is declared bytea and is not null (STRICT).
+        let key: Option<&[u8]> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
+        // SAFETY: argument 1 is declared text and is not null (STRICT).
+        let value: Option<&str> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 1) };
+        pseudonym::keyed(key.unwrap_or_default(), value.unwrap_or_default())
+            .into_datum()
+            .expect("a text datum")
+    }
+);
+
+c_function!(
+    /// `pilot_private.strong_random_bytes(n int4) returns bytea` (STRICT, VOLATILE): n bytes from
+    /// PostgreSQL's `pg_strong_random` (the pseudonym key, SPEC §14); 1 to 1024.
+    pg_finfo_pilot_strong_random_bytes,
+    fn pilot_strong_random_bytes(fcinfo) {
+        // SAFETY: argument 0 is declared int4 and is not null (STRICT).
+        let n: Option<i32> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
+        let Some(n) = n.and_then(|n| usize::try_from(n).ok()).filter(|n| (1..=1024).contains(n)) else {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "pilot_private.strong_random_bytes: n must be 1 to 1024"
+            );
+            unreachable!()
+        };
+        let mut buf = vec![0u8; n];
+        // SAFETY: `buf` is `n` writable bytes, and pg_strong_random writes at most `len` of them.
+        if !unsafe { pg_sys::pg_strong_random(buf.as_mut_ptr().cast(), n) } {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "pilot_private.strong_random_bytes: no strong random source"
+            );
+        }
+        buf.into_datum().expect("a bytea datum")
     }
 );
 

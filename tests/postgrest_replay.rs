@@ -86,7 +86,7 @@ fn contact_attempt_endpoint() {
         e.count("select count(*) from pilot_contact_attempt_events where pilot_cycle_id = 'replay-contact'")
     };
 
-    // 200: stored, returned with its id, hash lower-case, and the transaction was READ WRITE.
+    // 200: stored, returned with its id, the hash keyed (SPEC §14), and the transaction was READ WRITE.
     let r = e.post(
         "pilot_record_contact_attempt",
         user(EDITOR_A),
@@ -95,10 +95,17 @@ fn contact_attempt_endpoint() {
     assert_status(&r, 200, "editor records an attempt");
     assert_eq!(r.access_mode, "READ WRITE");
     let id = r.body["id"].as_str().expect("id").to_string();
-    assert_eq!(
-        r.body["entity_key_hash"],
-        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-    );
+    let keyed: String = e
+        .admin
+        .query_one(
+            "select pilot_private.hmac_k1(k.key, '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08')
+               from pilot_private.pseudonym_keys k order by k.created_at, k.id limit 1",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(keyed.starts_with("k1:") && keyed.len() == 67);
+    assert_eq!(r.body["entity_key_hash"], keyed.as_str());
     assert_eq!(
         e.count(&format!(
             "select count(*) from pilot_contact_attempt_events where id = '{id}'"

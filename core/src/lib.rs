@@ -6,7 +6,7 @@
 //!   [`privacy`] (the forbidden-key test), [`issues`] (codes, caps, JSON rendering);
 //! - the input: [`jsonb`] reads PostgreSQL's binary `jsonb` as the flat [`events`] stream;
 //! - §8 exact percentiles: [`math`]; §11 small-cell suppression: [`suppression`];
-//! - §9 the drop guard's pure part: [`drop_guard`].
+//! - §9 the drop guard's pure part: [`drop_guard`]; §14 keyed pseudonyms: [`pseudonym`].
 
 pub mod drop_guard;
 pub mod events;
@@ -14,5 +14,6 @@ pub mod issues;
 pub mod jsonb;
 pub mod math;
 pub mod privacy;
+pub mod pseudonym;
 pub mod suppression;
 pub mod validate;

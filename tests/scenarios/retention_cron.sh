@@ -10,17 +10,17 @@ createdb cron_db
 sql -d cron_db -f tests/fixtures/host_baseline.sql >/dev/null 2>&1
 sql -d cron_db -c "create extension pilot_guardrails" -c "create extension pg_cron" >/dev/null
 
-# 1,000,000 contact attempts two years old and 10 from yesterday (triggers off for the load: a
-# backend bulk load, as pg_restore would do it).
+# 1,000,000 contact attempts two years old and 10 from yesterday, already keyed (triggers off for
+# the load: a backend bulk load, as pg_restore would do it).
 sql -d cron_db -c "set session_replication_role = replica;
     insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash,
                                               attempt_channel, attempt_outcome, attempted_at)
-    select 'old', 'svc-shelter', 'a0000000-0000-4000-8000-00000000000a', md5(i::text) || md5((i + 1)::text), 'phone',
+    select 'old', 'svc-shelter', 'a0000000-0000-4000-8000-00000000000a', 'k1:' || md5(i::text) || md5((i + 1)::text), 'phone',
            'connected', now() - interval '730 days' + i * interval '1 second'
       from generate_series(1, 1000000) i;
     insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash,
                                               attempt_channel, attempt_outcome, attempted_at)
-    select 'fresh', 'svc-shelter', 'a0000000-0000-4000-8000-00000000000a', md5(i::text) || md5(i::text), 'phone',
+    select 'fresh', 'svc-shelter', 'a0000000-0000-4000-8000-00000000000a', 'k1:' || md5(i::text) || md5(i::text), 'phone',
            'connected', now() - interval '1 day'
       from generate_series(1, 10) i;" -c "vacuum analyze pilot_contact_attempt_events" >/dev/null
 sql -d cron_db -c "select pilot_configure('retention.pilot_contact_attempt_events', '365 days')" >/dev/null

@@ -45,17 +45,32 @@ for v in $releases; do
     sql -d "$db" -f tests/fixtures/pilot_rows.sql >/dev/null
     sql -d "$db" -c "select pilot_recompute_metrics('cycle-1', 'a0000000-0000-4000-8000-00000000000a')" >/dev/null
     rows_before=$(sql -d "$db" -c "select test_support.pilot_snapshot()::text")
+    # every metric of the scorecard, without the keys 0.3.0 adds (suppressed; raw for the owner)
+    card="select jsonb_object_agg(key, value - 'suppressed')::text
+            from jsonb_each(pilot_scorecard('cycle-1', 'a0000000-0000-4000-8000-00000000000a', '2026-07-01') -> 'metrics')"
+    card_before=$(sql -d "$db" -c "$card")
+    attempts="select count(*) || ' ' || md5(string_agg(to_jsonb(a)::text, '|' order by a.id))
+                from (select id, pilot_cycle_id, service_id, recorded_by_org_id, attempt_channel, attempt_outcome, attempted_at,
+                             resolved_at, outcome_notes_code, created_at from pilot_contact_attempt_events) a"
+    attempts_before=$(sql -d "$db" -c "$attempts")
     sql -d "$db" -c "alter extension pilot_guardrails update" >/dev/null
     tap_is "$(sql -d "$db" -c "select extversion from pg_extension where extname = 'pilot_guardrails'")" "$current" \
         "$v: ALTER EXTENSION pilot_guardrails UPDATE reaches $current"
     sql -d "$db" -c "select * from test_support.extension_fingerprint()" > "$CLUSTER_DIR/fp_$v.txt"
     differences=$(diff "$CLUSTER_DIR/fp_$v.txt" "$CLUSTER_DIR/fp_new.txt" | head -20 || true)
     tap_is "$differences" "" "$v upgraded is identical to a fresh $current: relations, columns, constraints, indexes, triggers, policies, ACLs, comments, functions, event triggers, extconfig"
-    # The rows of every table the release had are intact; tables the upgrade added are empty.
+    # The rows of every table the release had are intact — but the entity hashes, which 0.3.0 keys
+    # (SPEC §14); tables the upgrade added start empty (the pseudonym key aside).
+    tap_is "$(sql -d "$db" -c "select count(*) from pilot_contact_attempt_events where entity_key_hash !~ '^k1:[0-9a-f]{64}$'")" "0" \
+        "$v: every entity hash is re-keyed"
+    tap_is "$(sql -d "$db" -c "$card")" "$card_before" "$v: the scorecard is the same before and after (M5 included)"
     tap_is "$(sql -d "$db" -c "select jsonb_object_agg(key, value)::text from jsonb_each(test_support.pilot_snapshot())
-                               where key in (select jsonb_object_keys('$rows_before'::jsonb))")" "$rows_before" "$v: every pilot row is intact after the upgrade"
+                               where key in (select jsonb_object_keys('$rows_before'::jsonb)) and key <> 'pilot_contact_attempt_events'")" \
+        "$(sql -d "$db" -c "select (('$rows_before'::jsonb) - 'pilot_contact_attempt_events')::text")" "$v: every other pilot row is intact after the upgrade"
+    tap_is "$(sql -d "$db" -c "$attempts")" "$attempts_before" "$v: every contact attempt is intact but for its keyed hash"
     tap_is "$(sql -d "$db" -c "select count(*) from jsonb_each_text(test_support.pilot_snapshot())
-                               where key not in (select jsonb_object_keys('$rows_before'::jsonb)) and value not like '0 rows %'")" "0" \
+                               where key not in (select jsonb_object_keys('$rows_before'::jsonb)) and key <> 'pilot_private.pseudonym_keys'
+                                 and value not like '0 rows %'")" "0" \
         "$v: the tables the upgrade added start empty"
     tap_is "$(sql -d "$db" -c "select count(*) from pilot_verify() where not ok")" "0" "$v: pilot_verify() is all ok after the upgrade"
 done

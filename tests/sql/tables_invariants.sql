@@ -1,6 +1,6 @@
 -- SPEC §3: every CHECK refuses a violating row; host rows are checked on write (23503 for a
 -- writer, 42501 from RLS first for an outsider); a terminal referral does not move (PT409);
--- hashes are stored lower-case. Run on the Supabase-shaped host fixture.
+-- hashes are stored as keyed pseudonyms (SPEC §14). Run on the Supabase-shaped host fixture.
 \set ON_ERROR_STOP 1
 \set QUIET 1
 set client_min_messages = warning;
@@ -10,7 +10,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/pilot_rows.sql
 
-select plan(62);
+select plan(69);
 
 -- A valid row of each table, as a template: each case below changes one thing.
 create temp table v as select
@@ -44,11 +44,33 @@ select throws_ok($$insert into pilot_contact_attempt_events (pilot_cycle_id, ser
                  '23502', null, 'contact: attempted_at is required');
 select lives_ok(format((select contact from v), '''HASH''', '''svc-1''', 'repeat(''AB'', 32)', '''phone''', '''connected''', 'null', 'null'),
                 'contact: an upper-case hash is accepted');
-select is((select entity_key_hash from pilot_contact_attempt_events where pilot_cycle_id = 'HASH'), repeat('ab', 32),
-          'contact: and stored lower-case');
+select is((select entity_key_hash from pilot_contact_attempt_events where pilot_cycle_id = 'HASH'),
+          (select pilot_private.hmac_k1(k.key, repeat('ab', 32)) from pilot_private.pseudonym_keys k order by created_at, id limit 1),
+          'contact: and stored keyed: k1: and the HMAC-SHA-256 of the lower-case hash under the database''s key');
+select matches((select entity_key_hash from pilot_contact_attempt_events where pilot_cycle_id = 'HASH'), '^k1:[0-9a-f]{64}$',
+               'contact: the keyed form');
 update pilot_contact_attempt_events set entity_key_hash = repeat('CD', 32) where pilot_cycle_id = 'HASH';
-select is((select entity_key_hash from pilot_contact_attempt_events where pilot_cycle_id = 'HASH'), repeat('cd', 32),
-          'contact: updated hashes are stored lower-case too');
+select is((select entity_key_hash from pilot_contact_attempt_events where pilot_cycle_id = 'HASH'),
+          (select pilot_private.hmac_k1(k.key, repeat('cd', 32)) from pilot_private.pseudonym_keys k order by created_at, id limit 1),
+          'contact: updated hashes are keyed too');
+select throws_ok($$insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash, attempt_channel,
+                     attempt_outcome, attempted_at) values ('c1', 'svc-1', 'a0000000-0000-4000-8000-00000000000a', 'k1:' || repeat('0', 63),
+                     'phone', 'connected', now())$$,
+                 '23514', null, 'contact: a malformed k1: value is refused by the CHECK');
+select lives_ok($$insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash, attempt_channel,
+                     attempt_outcome, attempted_at) values ('KEYED', 'svc-1', 'a0000000-0000-4000-8000-00000000000a', 'k1:' || repeat('0', 64),
+                     'phone', 'connected', now())$$,
+                'contact: a k1: value from a backend role (restores, backend jobs) is accepted as it is');
+select is((select entity_key_hash from pilot_contact_attempt_events where pilot_cycle_id = 'KEYED'), 'k1:' || repeat('0', 64),
+          'contact: … and not keyed twice');
+select is(test_support.try_as('authenticated', '{"sub":"22222222-2222-4222-8222-222222222222"}', 'insert',
+          $$insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash, attempt_channel,
+              attempt_outcome, attempted_at) values ('c1', 'svc-shelter', 'a0000000-0000-4000-8000-00000000000a', 'k1:' || repeat('0', 64),
+              'phone', 'connected', now())$$), 'error:22023', 'contact: a k1: value from an API role is refused (22023)');
+select is(test_support.try_as('authenticated', '{"sub":"22222222-2222-4222-8222-222222222222"}', 'select',
+          $$select count(*) from pilot_private.pseudonym_keys$$), 'error:42501', 'no API role reads the key');
+select is(test_support.try_as('service_role', '{}', 'select',
+          $$select count(*) from pilot_private.pseudonym_keys$$), 'error:42501', '… not even service_role');
 
 -- referrals (§3.2)
 create temp table r as select
@@ -193,7 +215,8 @@ select lives_ok($$insert into pilot_preference_fit_events (pilot_cycle_id, org_i
 select is((select array_agg(c::regclass::text order by c::regclass::text) from pg_extension e, unnest(e.extconfig) c
             where e.extname = 'pilot_guardrails'),
           (select array_agg(t order by t) from (select distinct k.table_name::text as t from pilot_private.kinds() k
-                                                union all select 'pilot_audit_events' union all select 'pilot_private.settings') x),
-          'the nine pilot tables, the audit trail and the settings are registered with pg_extension_config_dump');
+                                                union all select 'pilot_audit_events' union all select 'pilot_private.settings'
+                                                union all select 'pilot_private.pseudonym_keys') x),
+          'the nine pilot tables, the audit trail, the settings and the pseudonym key are registered with pg_extension_config_dump');
 
 select * from finish();
