@@ -7,9 +7,12 @@ declare
     org constant uuid := 'a0000000-0000-4000-8000-00000000000a';
     t0 constant timestamptz := '2026-04-01T00:00:00Z';
 begin
+    -- the cycle and its cohorts are registered first (SPEC §14)
+    insert into pilot_cycles (id, starts_on, ends_on) values (cycle, '2026-01-01', '2026-12-31') on conflict do nothing;
+    insert into pilot_cohorts (pilot_cycle_id, label) select cycle, 'cohort-' || c from generate_series(0, 3) c on conflict do nothing;
     insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash,
                                               attempt_channel, attempt_outcome, attempted_at)
-    select cycle, 'svc-' || (i % 500), org, md5((i % greatest(n / 5, 1))::text) || md5(cycle || (i % greatest(n / 5, 1))),
+    select cycle, 'svc-' || (i % 500), org, 'k1:' || md5((i % greatest(n / 5, 1))::text) || md5(cycle || (i % greatest(n / 5, 1))),
            (array['phone', 'website', 'email', 'in_person', 'referral'])[1 + i % 5],
            case when i % 10 < 7 then 'connected' else (array['no_response', 'disconnected_number', 'other_failure'])[1 + i % 3] end,
            t0 + i * interval '7 seconds'

@@ -101,6 +101,7 @@ if install_extension; then
     createdb replay
     psql_q -d replay -f tests/fixtures/host_baseline.sql >/dev/null 2>&1
     psql_q -d replay -c "create extension pilot_guardrails"
+    psql_q -d replay -f tests/fixtures/cycles.sql >/dev/null
     # The replay tests make many calls as one user within a minute: the rate limit is off here,
     # and the rate-limit test sets the limit it means.
     psql_q -d replay -c "select pilot_configure('recorder_calls_per_minute', '0')" >/dev/null

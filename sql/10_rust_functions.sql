@@ -8,7 +8,7 @@ create function public.pilot_validate(kind text, payload jsonb) returns jsonb
     as 'MODULE_PATHNAME', 'pilot_validate';
 comment on function public.pilot_validate(text, jsonb) is
 $$Validate a pilot payload without writing anything.
-Returns the list of issues, [] when the payload is valid: each issue is {"path", "code", "message"} and never quotes a payload value. kind is one of contact_attempt, referral, referral_update, integration_feasibility, connection, service_scope, service_status, data_decay_audit, preference_fit; any other kind raises 22023. Payloads over 65536 bytes are refused as the recorders refuse them, after the privacy walk has reported every forbidden key.$$;
+Returns the list of issues, [] when the payload is valid: each issue is {"path", "code", "message"} and never quotes a payload value. kind is one of contact_attempt, referral, referral_update, integration_feasibility, connection, service_scope, service_status, data_decay_audit, preference_fit, cycle, cohort; any other kind raises 22023. Payloads over 65536 bytes are refused as the recorders refuse them, after the privacy walk has reported every forbidden key.$$;
 
 create function public.pilot_disallowed_key_paths(payload jsonb) returns text[]
     language c immutable strict parallel safe

@@ -1,5 +1,6 @@
 -- The registry of the kinds: one row per payload kind (and one for the metric snapshots, which
--- pilot_recompute_metrics writes without a payload). Everything that treats the pilot tables alike
+-- pilot_recompute_metrics writes without a payload), the registrations of cycles and cohorts
+-- included (policy shape registry: not among the nine pilot tables of retention and verification). Everything that treats the pilot tables alike
 -- derives from it instead of listing them again:
 --   the recorders' shared path (70_recorders.sql)   recorder name, organization column, host rows
 --   the host-row triggers and backups (40_tables)    host references, pg_extension_config_dump
@@ -18,7 +19,7 @@ returns table (
     org_column text,    -- the table's organization column (SPEC §3); null: no organization
     host_refs text[],   -- pairs (column, 'service' | 'organization') naming host rows (SPEC §2)
     time_column text,   -- the event time (SPEC §11.3); null: the table has none
-    policy_shape text,  -- events | snapshots | decisions (SPEC §4)
+    policy_shape text,  -- events | snapshots | decisions | registry (SPEC §4, §14)
     recorder text       -- the function that writes it, as its regprocedure text without schema
 )
     language sql immutable parallel safe
@@ -54,7 +55,10 @@ as $$
          'pilot_record_preference_fit(jsonb)'),
         ('metric_snapshot', false, 'pilot_metric_snapshots', 'org_id',
          '{org_id,organization}', 'calculated_at', 'snapshots',
-         'pilot_recompute_metrics(text,uuid)')
+         'pilot_recompute_metrics(text,uuid)'),
+        -- SPEC §14: registrations, which the nine pilot tables name (38_cycles.sql)
+        ('cycle', true, 'pilot_cycles', null, '{}', null, 'registry', 'pilot_register_cycle(jsonb)'),
+        ('cohort', true, 'pilot_cohorts', null, '{}', null, 'registry', 'pilot_register_cohort(jsonb)')
 $$;
 comment on function pilot_private.kinds() is
     'The registry of the kinds (SPEC §3, §7): kind, table, organization column, host references, event time, policy shape and recorder. The recorders, host-row triggers, policies, backups, privileges and pilot_verify() derive from it.';

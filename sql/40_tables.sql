@@ -6,34 +6,18 @@
 -- not foreign keys (SPEC §2: the install is self-contained, and pg_restore loads data in name
 -- order); an AFTER ROW constraint trigger checks them at write time instead.
 
--- ---------------------------------------------------------------------------------------------
--- Shared checks.
-
--- A code (SPEC §3): ^[A-Za-z0-9][A-Za-z0-9_.:-]*$ within max_chars characters.
-create function pilot_private.is_code(value text, max_chars int default 100) returns boolean
-    language sql immutable strict parallel safe
-    set search_path = pg_catalog, pg_temp
-    return value operator(pg_catalog.~) '^[A-Za-z0-9][A-Za-z0-9_.:-]*$'
-       and pg_catalog.char_length(value) <= max_chars;
-comment on function pilot_private.is_code(text, int) is
-    'True when value is a code: ^[A-Za-z0-9][A-Za-z0-9_.:-]*$ within max_chars characters (SPEC §3).';
-
--- Every element of a one-dimensional array is a code (no nulls).
-create function pilot_private.are_codes(items text[], max_chars int default 100) returns boolean
-    language sql immutable strict parallel safe
-    set search_path = pg_catalog, pg_temp
-    return coalesce(pg_catalog.array_ndims(items), 1) = 1
-       and not exists (select 1 from pg_catalog.unnest(items) as x(v)
-                        where v is null or not pilot_private.is_code(v, max_chars));
-comment on function pilot_private.are_codes(text[], int) is
-    'True when items is one-dimensional and every element is a code (SPEC §3).';
+-- Every pilot_cycle_id names a registered cycle (SPEC §14, 38_cycles.sql): a real foreign key
+-- between pilot tables, ON DELETE RESTRICT. Its violation message names the column (the
+-- constraint pilot_cycle_id_is_registered); row-level security on pilot_cycles keeps the value out
+-- of its DETAIL for API roles, and the recorders check first, naming the field and no value.
 
 -- ---------------------------------------------------------------------------------------------
 -- §3.1 contact attempts.
 
 create table public.pilot_contact_attempt_events (
     id uuid primary key default gen_random_uuid(),
-    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
+    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id))
+        constraint pilot_cycle_id_is_registered references public.pilot_cycles (id) on delete restrict,
     service_id text not null constraint service_id_is_code check (pilot_private.is_code(service_id)),
     recorded_by_org_id uuid not null,
     entity_key_hash text constraint entity_key_hash_is_keyed check (entity_key_hash ~ '^k1:[0-9a-f]{64}$'),
@@ -66,7 +50,8 @@ create index pilot_contact_attempt_events_cycle_org_time
 
 create table public.pilot_referral_events (
     id uuid primary key default gen_random_uuid(),
-    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
+    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id))
+        constraint pilot_cycle_id_is_registered references public.pilot_cycles (id) on delete restrict,
     source_org_id uuid not null,
     target_service_id text not null constraint target_service_id_is_code check (pilot_private.is_code(target_service_id)),
     referral_state text not null default 'initiated' constraint referral_state_valid
@@ -94,7 +79,8 @@ create index pilot_referral_events_cycle_org_time
 
 create table public.pilot_metric_snapshots (
     id uuid primary key default gen_random_uuid(),
-    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
+    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id))
+        constraint pilot_cycle_id_is_registered references public.pilot_cycles (id) on delete restrict,
     org_id uuid not null,
     metric_id text not null constraint metric_id_valid
         check (metric_id in ('M1', 'M2_P50', 'M2_P75', 'M2_P90', 'M3', 'M4', 'M5', 'M6', 'M7')),
@@ -114,7 +100,8 @@ create index pilot_metric_snapshots_cycle_org_time
 
 create table public.pilot_integration_feasibility_decisions (
     id uuid primary key default gen_random_uuid(),
-    pilot_cycle_id text constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
+    pilot_cycle_id text constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id))
+        constraint pilot_cycle_id_is_registered references public.pilot_cycles (id) on delete restrict,
     decision text not null constraint decision_valid check (decision in ('go', 'conditional', 'blocked')),
     decision_date date not null,
     redline_checklist_version text not null
@@ -141,7 +128,8 @@ create index pilot_integration_feasibility_decisions_date
 
 create table public.pilot_connection_events (
     id uuid primary key default gen_random_uuid(),
-    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
+    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id))
+        constraint pilot_cycle_id_is_registered references public.pilot_cycles (id) on delete restrict,
     org_id uuid not null,
     service_id text not null constraint service_id_is_code check (pilot_private.is_code(service_id)),
     connected_at timestamptz not null,
@@ -166,7 +154,8 @@ create index pilot_connection_events_referral on public.pilot_connection_events 
 
 create table public.pilot_service_scope (
     id uuid primary key default gen_random_uuid(),
-    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
+    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id))
+        constraint pilot_cycle_id_is_registered references public.pilot_cycles (id) on delete restrict,
     org_id uuid not null,
     service_id text not null constraint service_id_is_code check (pilot_private.is_code(service_id)),
     sla_tier text not null constraint sla_tier_valid check (sla_tier in ('crisis', 'high_demand', 'standard')),
@@ -178,7 +167,8 @@ Source of M4's denominator. Recording a scoped service again updates its tier (p
 
 create table public.service_operational_status_events (
     id uuid primary key default gen_random_uuid(),
-    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
+    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id))
+        constraint pilot_cycle_id_is_registered references public.pilot_cycles (id) on delete restrict,
     org_id uuid not null,
     service_id text not null constraint service_id_is_code check (pilot_private.is_code(service_id)),
     checked_at timestamptz not null,
@@ -193,7 +183,8 @@ create index service_operational_status_events_latest
 
 create table public.pilot_data_decay_audits (
     id uuid primary key default gen_random_uuid(),
-    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
+    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id))
+        constraint pilot_cycle_id_is_registered references public.pilot_cycles (id) on delete restrict,
     org_id uuid not null,
     service_id text not null constraint service_id_is_code check (pilot_private.is_code(service_id)),
     audited_at timestamptz not null,
@@ -213,11 +204,15 @@ create index pilot_data_decay_audits_cycle_org_time on public.pilot_data_decay_a
 
 create table public.pilot_preference_fit_events (
     id uuid primary key default gen_random_uuid(),
-    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id)),
+    pilot_cycle_id text not null constraint pilot_cycle_id_is_code check (pilot_private.is_code(pilot_cycle_id))
+        constraint pilot_cycle_id_is_registered references public.pilot_cycles (id) on delete restrict,
     org_id uuid not null,
     cohort_label text not null constraint cohort_label_is_code check (pilot_private.is_code(cohort_label)),
     recorded_at timestamptz not null,
-    preferred_via_platform boolean not null
+    preferred_via_platform boolean not null,
+    -- a registered cohort of the event's cycle (SPEC §14)
+    constraint cohort_label_is_registered foreign key (pilot_cycle_id, cohort_label)
+        references public.pilot_cohorts (pilot_cycle_id, label) on delete restrict
 );
 comment on table public.pilot_preference_fit_events is
 $$Pilot: whether a person in a cohort preferred reaching services through the platform (M7).

@@ -68,12 +68,13 @@ $$;
 comment on function pilot_private.write_audit(text, text, jsonb) is
     'Writes one audit row as its caller. No API role may execute it: only the acts'' own SECURITY DEFINER code calls it.';
 
--- Integration feasibility decisions are audited whoever writes them (the recorder or a direct
--- INSERT of an admin through PostgREST): an AFTER INSERT trigger, SECURITY DEFINER so that it may
--- write the row the inserting role may not. Rows loaded with row_security off are not acts but
--- restores: pg_restore sets it (and brings the dump's own audit rows); a role that row-level
--- security applies to cannot write with it off, so no API user can skip the audit this way.
-create function pilot_private.audit_feasibility_decision() returns trigger
+-- Acts that are rows — integration feasibility decisions, registered cycles and cohorts — are
+-- audited whoever writes them (the recorder, or a direct INSERT of an admin through PostgREST): an
+-- AFTER INSERT trigger, SECURITY DEFINER so that it may write the row the inserting role may not,
+-- its action the trigger's argument. Rows loaded with row_security off are not acts but restores:
+-- pg_restore sets it (and brings the dump's own audit rows); a role that row-level security
+-- applies to cannot write with it off, so no API user can skip the audit this way.
+create function pilot_private.audit_insert() returns trigger
     language plpgsql
     security definer
     set search_path = pg_catalog, pg_temp
@@ -82,14 +83,19 @@ begin
     if pg_catalog.current_setting('row_security') = 'off' then
         return null;
     end if;
-    perform pilot_private.write_audit('pilot_record_integration_feasibility', new.id::text,
-                                      pg_catalog.jsonb_build_object('decision_id', new.id, 'decision', new.decision));
+    perform pilot_private.write_audit(tg_argv[0], new.id::text,
+        pg_catalog.jsonb_build_object('id', new.id)
+        || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('decision', pg_catalog.to_jsonb(new) -> 'decision')));
     return null;
 end
 $$;
-comment on function pilot_private.audit_feasibility_decision() is
-    'Trigger: one audit row per integration feasibility decision recorded (SPEC §10.5).';
+comment on function pilot_private.audit_insert() is
+    'Trigger: one audit row per inserted row of an audited act (SPEC §10.5), the action its argument: the id, and a decision''s code.';
 create trigger pilot_audit_decision after insert on public.pilot_integration_feasibility_decisions
-    for each row execute function pilot_private.audit_feasibility_decision();
+    for each row execute function pilot_private.audit_insert('pilot_record_integration_feasibility');
+create trigger pilot_audit_registration after insert on public.pilot_cycles
+    for each row execute function pilot_private.audit_insert('pilot_register_cycle');
+create trigger pilot_audit_registration after insert on public.pilot_cohorts
+    for each row execute function pilot_private.audit_insert('pilot_register_cohort');
 
 select pg_catalog.pg_extension_config_dump('public.pilot_audit_events', '');

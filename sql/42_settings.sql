@@ -23,7 +23,7 @@ as $$
     union all
     select 'retention.' || t.table_name, null, 'interval', '1 day', null,
            'How long rows of public.' || t.table_name || ' are kept (by their event time); none: forever.'
-      from (select distinct k.table_name from pilot_private.kinds() k) t
+      from (select distinct k.table_name from pilot_private.kinds() k where k.policy_shape <> 'registry') t
 $$;
 comment on function pilot_private.setting_definitions() is
     'Every setting of SPEC §10.1 with its default, type and bounds: the defaults live here, in code.';

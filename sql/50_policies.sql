@@ -9,6 +9,8 @@
 --   snapshots admin or member  none: pilot_recompute_metrics writes them (SPEC §10.4)
 --   decisions admin            admin, created_by null     admin                   admin
 --                              or the caller
+--   registry  admin or member  admin                      admin                   admin
+--             of any org
 -- "member": a row of organization_members for the row's organization and the caller; "writer": a
 -- member whose role is owner, admin or editor; "admin": the caller is in app_admins. anon gets no
 -- policy (and no privilege); service_role bypasses RLS as on Supabase.
@@ -33,7 +35,13 @@ begin
 
         execute pg_catalog.format('alter table public.%I enable row level security', t);
 
-        if shape = 'decisions' then
+        if shape = 'registry' then
+            -- SPEC §14: any signed-in member of an organization reads cycles and cohorts
+            execute pg_catalog.format(
+                'create policy pilot_members_read on public.%I for select to authenticated '
+                'using (%s or pg_catalog.cardinality((select pilot_private.member_orgs(writers_only => false))) > 0)', t, admin);
+            execute pg_catalog.format('create policy pilot_admins_insert on public.%I for insert to authenticated with check (%s)', t, admin);
+        elsif shape = 'decisions' then
             execute pg_catalog.format('create policy pilot_admins_read on public.%I for select to authenticated using (%s)', t, admin);
             execute pg_catalog.format(
                 'create policy pilot_admins_insert on public.%I for insert to authenticated '

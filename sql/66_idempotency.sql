@@ -21,7 +21,7 @@ create table pilot_private.idempotency_keys (
     org_id uuid,
     key text not null,
     request_digest text not null,
-    row_id uuid not null,
+    row_id text not null,
     created_at timestamptz not null default now(),
     constraint idempotency_keys_scope unique nulls not distinct (recorder, org_id, key)
 );
@@ -60,18 +60,19 @@ comment on function pilot_private.request_idempotency_key() is
     'The request''s Idempotency-Key header (request.headers), quotes stripped; null when absent; 22023 naming the header when malformed.';
 
 -- Claim a key for a recorder call (the table is readable by no API role, hence SECURITY DEFINER).
--- Re-checks that the caller may write for the organization; the row id is made here (a referral
--- update's is the referral's, which its digest binds). Returns claimed (record with row_id),
--- replay (return the row row_id) or conflict (another request under this key).
-create function pilot_private.claim_idempotency_key(v_kind text, v_key text, v_org uuid, v_digest text, v_referral_id uuid)
-returns table (outcome text, row_id uuid)
+-- Re-checks that the caller may write for the organization; the row id is made here — but for a
+-- referral update (the referral's) and a cycle registration (the cycle's code), which the request,
+-- and so its digest, names. Returns claimed (record with row_id), replay (return the row row_id)
+-- or conflict (another request under this key).
+create function pilot_private.claim_idempotency_key(v_kind text, v_key text, v_org uuid, v_digest text, v_row_id text)
+returns table (outcome text, row_id text)
     language plpgsql volatile
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
     fn text;
-    claimed uuid;
+    claimed text;
     held record;
 begin
     select pg_catalog.split_part(k.recorder, '(', 1) into fn from pilot_private.kinds() k where k.kind = v_kind and k.payload;
@@ -85,7 +86,7 @@ begin
             message = fn || ': not allowed: the caller may not write for this organization';
     end if;
     insert into pilot_private.idempotency_keys as k (recorder, org_id, key, request_digest, row_id, created_at)
-    values (fn, v_org, v_key, v_digest, coalesce(v_referral_id, pg_catalog.gen_random_uuid()), pg_catalog.now())
+    values (fn, v_org, v_key, v_digest, coalesce(v_row_id, pg_catalog.gen_random_uuid()::text), pg_catalog.now())
         on conflict on constraint idempotency_keys_scope do update
        set request_digest = excluded.request_digest, row_id = excluded.row_id, created_at = excluded.created_at
      where k.created_at < pg_catalog.now() - pilot_private.setting('idempotency_window')::interval
@@ -98,11 +99,11 @@ begin
       from pilot_private.idempotency_keys k
      where k.recorder = fn and k.org_id is not distinct from v_org and k.key = v_key;
     if held.request_digest is distinct from v_digest then
-        return query select 'conflict'::text, null::uuid;
+        return query select 'conflict'::text, null::text;
     else
         return query select 'replay'::text, held.row_id;
     end if;
 end
 $$;
-comment on function pilot_private.claim_idempotency_key(text, text, uuid, text, uuid) is
+comment on function pilot_private.claim_idempotency_key(text, text, uuid, text, text) is
     'Claims an idempotency key for a recorder call (SPEC §10.2): claimed with the new row''s id, replay with the recorded row''s id, or conflict. Re-checks the caller.';

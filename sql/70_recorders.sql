@@ -59,7 +59,9 @@ begin
     if org_field is null then
         if not pilot_private.is_admin() then
             raise exception using errcode = '42501',
-                message = fn || ': not allowed: integration feasibility decisions are recorded by app admins only';
+                message = fn || case kind when 'integration_feasibility'
+                                    then ': not allowed: integration feasibility decisions are recorded by app admins only'
+                                    else ': not allowed: cycles and cohorts are registered by app admins only' end;
         end if;
         return me;
     end if;
@@ -168,6 +170,19 @@ declare
     refs text[];
     i int;
 begin
+    -- SPEC §14: the cycle, and a preference-fit event's cohort, are registered — checked here, before
+    -- the foreign keys, so that the answer names the field and never the value.
+    if kind <> 'cycle' and payload ->> 'pilot_cycle_id' is not null
+       and not exists (select 1 from public.pilot_cycles c where c.id = payload ->> 'pilot_cycle_id') then
+        raise exception using errcode = '23503',
+            message = 'pilot_cycle_id: no registered pilot cycle with this id (public.pilot_cycles)';
+    end if;
+    if kind = 'preference_fit'
+       and not exists (select 1 from public.pilot_cohorts c
+                        where c.pilot_cycle_id = payload ->> 'pilot_cycle_id' and c.label = payload ->> 'cohort_label') then
+        raise exception using errcode = '23503',
+            message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
+    end if;
     select k.host_refs into refs from pilot_private.kinds() k where k.kind = check_host_rows.kind;
     for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop
         continue when payload ->> refs[i] is null;
@@ -180,7 +195,7 @@ begin
 end
 $$;
 comment on function pilot_private.check_host_rows(text, jsonb) is
-    'Recorder step 5 (SPEC §7): the services and organizations a payload names exist (23503 naming the field).';
+    'Recorder step 5 (SPEC §7, §14): the registered cycle and cohort, the services and organizations a payload names exist (23503 naming the field, never the value).';
 
 -- ---------------------------------------------------------------------------------------------
 -- The shared path of every recorder: steps 1–5, then one write, the stored row as jsonb.
@@ -195,7 +210,7 @@ declare
     me uuid;
     idem_key text;
     claim record;
-    new_id uuid;
+    new_id text;
     target uuid;
     v jsonb;
     stored jsonb;
@@ -217,12 +232,12 @@ begin
             v_kind, idem_key, (v_payload ->> k.org_column)::uuid,
             pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
                 v_payload::text || '|' || coalesce(v_referral_id::text, ''), 'UTF8')), 'hex'),
-            v_referral_id);
+            case v_kind when 'referral_update' then v_referral_id::text when 'cycle' then v_payload ->> 'id' end);
         if claim.outcome = 'conflict' then
             raise exception using errcode = 'PT422',
                 message = fn || ': idempotency key reused with a different request';
         elsif claim.outcome = 'replay' then
-            execute pg_catalog.format('select pg_catalog.to_jsonb(t.*) from public.%I t where t.id = $1', k.table_name)
+            execute pg_catalog.format('select pg_catalog.to_jsonb(t.*) from public.%I t where t.id::text = $1', k.table_name)
                into stored using claim.row_id;
             if stored is null then
                 raise exception using errcode = 'PT410',
@@ -244,7 +259,7 @@ begin
     -- does not carry it, created_by = the caller) and the defaults of optional fields, then the
     -- payload, whose null means absent. `select *` writes every column, so the defaults are here;
     -- keys a table lacks are ignored by jsonb_populate_record.
-    v := pg_catalog.jsonb_build_object('id', coalesce(new_id, pg_catalog.gen_random_uuid()), 'created_at', pg_catalog.now(),
+    v := pg_catalog.jsonb_build_object('id', coalesce(new_id, pg_catalog.gen_random_uuid()::text), 'created_at', pg_catalog.now(),
                                        'referral_state', 'initiated', 'violations', '[]'::jsonb,
                                        'compensating_controls', '[]'::jsonb)
          || pg_catalog.jsonb_strip_nulls(v_payload)
@@ -292,6 +307,14 @@ begin
     when 'preference_fit' then
         insert into public.pilot_preference_fit_events as t
         select * from pg_catalog.jsonb_populate_record(null::public.pilot_preference_fit_events, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'cycle' then
+        insert into public.pilot_cycles as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_cycles, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'cohort' then
+        insert into public.pilot_cohorts as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_cohorts, v)
         returning pg_catalog.to_jsonb(t.*) into stored;
     end case;
     return stored;
@@ -371,3 +394,17 @@ create function public.pilot_record_preference_fit(jsonb) returns jsonb
 comment on function public.pilot_record_preference_fit(jsonb) is
 $$Record whether a person of a cohort preferred reaching services through the platform (source of M7).
 The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
+
+create function public.pilot_register_cycle(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    return pilot_private.record_event('cycle', $1);
+comment on function public.pilot_register_cycle(jsonb) is
+$$Register a pilot cycle (SPEC §14): every pilot_cycle_id of the pilot tables must name a registered cycle. App admins only.
+The request body: {"id" (code), "starts_on", "ends_on" (YYYY-MM-DD, not before starts_on)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
+
+create function public.pilot_register_cohort(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    return pilot_private.record_event('cohort', $1);
+comment on function public.pilot_register_cohort(jsonb) is
+$$Register a cohort of a pilot cycle (SPEC §14): a preference-fit event must name a registered cohort of its cycle. App admins only.
+The request body: {"pilot_cycle_id" (a registered cycle), "label" (code)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (unknown cycle, or already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;

@@ -34,7 +34,8 @@ begin
     for t in select c.oid::regclass
                from pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) x(rel)
                join pg_catalog.pg_class c on c.oid = x.rel
-              where e.extname = 'pilot_guardrails' and c.relnamespace = 'public'::regnamespace loop
+              where e.extname = 'pilot_guardrails' and c.relnamespace = 'public'::regnamespace
+              order by c.relname loop
         execute pg_catalog.format('select exists (select 1 from %s)', t) into has_rows;
         if has_rows then
             holding := holding || t::text;

@@ -17,12 +17,15 @@ declare
         "pilot_service_scope": "id,pilot_cycle_id,org_id,service_id,sla_tier",
         "service_operational_status_events": "id,pilot_cycle_id,org_id,service_id,checked_at,status_code",
         "pilot_data_decay_audits": "id,pilot_cycle_id,org_id,service_id,audited_at,is_fatal,fatal_error_category,verification_mode",
-        "pilot_preference_fit_events": "id,pilot_cycle_id,org_id,cohort_label,recorded_at,preferred_via_platform"}';
+        "pilot_preference_fit_events": "id,pilot_cycle_id,org_id,cohort_label,recorded_at,preferred_via_platform",
+        "pilot_cycles": "id,starts_on,ends_on,created_at,created_by",
+        "pilot_cohorts": "id,pilot_cycle_id,label,created_at,created_by"}';
     -- the policies of each shape (SPEC §4): name, command (r a w d)
     shape_policies constant jsonb := '{
         "events":    [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_writers_update", "w"], ["pilot_admins_delete", "d"]],
         "snapshots": [["pilot_members_read", "r"]],
-        "decisions": [["pilot_admins_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]]}';
+        "decisions": [["pilot_admins_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]],
+        "registry":  [["pilot_members_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]]}';
     -- table, policy, command
     expected_policies text[][];
     tables text[];
@@ -42,7 +45,7 @@ begin
            pg_catalog.jsonb_array_elements(shape_policies -> k.policy_shape) p;
     select pg_catalog.array_agg(x order by x) into tables from (select distinct pg_catalog.unnest(tables) x) u;
 
-    "check" := 'the registry of the kinds names exactly the nine pilot tables';
+    "check" := 'the registry of the kinds names exactly the nine pilot tables, the cycles and the cohorts';
     ok := tables = (select pg_catalog.array_agg(x order by x) from pg_catalog.jsonb_object_keys(expected_columns) x);
     detail := case when ok then 'as specified' else 'registry: ' || pg_catalog.array_to_string(tables, ', ') end;
     return next;
@@ -100,6 +103,19 @@ begin
         detail := case when actual is null then 'missing' when ok then 'present' else 'wrong command or roles: ' || actual end;
         return next;
     end loop;
+
+    -- SPEC §14: every pilot_cycle_id names a registered cycle.
+    "check" := 'every pilot_cycle_id references pilot_cycles (registered cycles)';
+    select pg_catalog.string_agg(c.relname::text, ', ' order by c.relname) into bad
+      from pg_catalog.pg_class c
+      join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attname = 'pilot_cycle_id' and not a.attisdropped
+     where c.relnamespace = 'public'::regnamespace and c.relname::text = any (tables)
+       and not exists (select 1 from pg_catalog.pg_constraint k
+                        where k.conrelid = c.oid and k.contype = 'f'
+                          and k.confrelid = pg_catalog.to_regclass('public.pilot_cycles') and k.conkey = array[a.attnum]);
+    ok := bad is null;
+    detail := coalesce('no foreign key in: ' || bad, 'all registered');
+    return next;
 
     -- SPEC §10.4: snapshots have no write policy (privileges refuse authenticated anyway).
     "check" := 'no write policy on pilot_metric_snapshots (pilot_recompute_metrics writes them)';

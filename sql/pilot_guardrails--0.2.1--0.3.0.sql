@@ -8,7 +8,8 @@
 --   2. the recorders: thin entries into one shared path, pilot_private.record_event (70_recorders.sql);
 --      the enum lists of their COMMENTs in one form, compared with Rust's KINDS by a test
 --   3. the acting role, for SECURITY DEFINER code (20_identity.sql)
---   4. the audit trail of privileged acts (41_audit.sql, SPEC §10.5)
+--   4a. the tables of registered cycles and cohorts (38_cycles.sql, SPEC §14; filled in 6e)
+--   4. the audit trail of privileged acts (41_audit.sql, SPEC §10.5), registrations included
 --   5. settings (42_settings.sql, SPEC §10.1); the rate limit (65_rate_limit.sql, §10.3) and
 --      idempotency keys (66_idempotency.sql, §10.2), claimed in the recorders' shared path, and
 --      the recorders pinning READ COMMITTED
@@ -19,6 +20,8 @@
 --      re-created); pilot_cycle_scorecard
 --   6c. retention with receipts: pilot_apply_retention (84_retention.sql, SPEC §11.3)
 --   6d. keyed pseudonyms: the secret key, existing hashes re-keyed, the keying trigger (SPEC §14)
+--   6e. registered cycles and cohorts (38_cycles.sql, SPEC §14): those in use registered, then
+--      the foreign keys
 --   7. bulk_update_service_status audited on both paths (60_admin.sql)
 --   8. the drop guard counts the audit trail, not the settings (85_drop_guard.sql)
 --   9. the privilege matrix and pilot_verify() (90_grants.sql, 88_verify.sql)
@@ -37,7 +40,7 @@ returns table (
     org_column text,    -- the table's organization column (SPEC §3); null: no organization
     host_refs text[],   -- pairs (column, 'service' | 'organization') naming host rows (SPEC §2)
     time_column text,   -- the event time (SPEC §11.3); null: the table has none
-    policy_shape text,  -- events | snapshots | decisions (SPEC §4)
+    policy_shape text,  -- events | snapshots | decisions | registry (SPEC §4, §14)
     recorder text       -- the function that writes it, as its regprocedure text without schema
 )
     language sql immutable parallel safe
@@ -73,7 +76,10 @@ as $$
          'pilot_record_preference_fit(jsonb)'),
         ('metric_snapshot', false, 'pilot_metric_snapshots', 'org_id',
          '{org_id,organization}', 'calculated_at', 'snapshots',
-         'pilot_recompute_metrics(text,uuid)')
+         'pilot_recompute_metrics(text,uuid)'),
+        -- SPEC §14: registrations, which the nine pilot tables name (38_cycles.sql)
+        ('cycle', true, 'pilot_cycles', null, '{}', null, 'registry', 'pilot_register_cycle(jsonb)'),
+        ('cohort', true, 'pilot_cohorts', null, '{}', null, 'registry', 'pilot_register_cohort(jsonb)')
 $$;
 comment on function pilot_private.kinds() is
     'The registry of the kinds (SPEC §3, §7): kind, table, organization column, host references, event time, policy shape and recorder. The recorders, host-row triggers, policies, backups, privileges and pilot_verify() derive from it.';
@@ -117,7 +123,9 @@ begin
     if org_field is null then
         if not pilot_private.is_admin() then
             raise exception using errcode = '42501',
-                message = fn || ': not allowed: integration feasibility decisions are recorded by app admins only';
+                message = fn || case kind when 'integration_feasibility'
+                                    then ': not allowed: integration feasibility decisions are recorded by app admins only'
+                                    else ': not allowed: cycles and cohorts are registered by app admins only' end;
         end if;
         return me;
     end if;
@@ -219,6 +227,19 @@ declare
     refs text[];
     i int;
 begin
+    -- SPEC §14: the cycle, and a preference-fit event's cohort, are registered — checked here, before
+    -- the foreign keys, so that the answer names the field and never the value.
+    if kind <> 'cycle' and payload ->> 'pilot_cycle_id' is not null
+       and not exists (select 1 from public.pilot_cycles c where c.id = payload ->> 'pilot_cycle_id') then
+        raise exception using errcode = '23503',
+            message = 'pilot_cycle_id: no registered pilot cycle with this id (public.pilot_cycles)';
+    end if;
+    if kind = 'preference_fit'
+       and not exists (select 1 from public.pilot_cohorts c
+                        where c.pilot_cycle_id = payload ->> 'pilot_cycle_id' and c.label = payload ->> 'cohort_label') then
+        raise exception using errcode = '23503',
+            message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
+    end if;
     select k.host_refs into refs from pilot_private.kinds() k where k.kind = check_host_rows.kind;
     for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop
         continue when payload ->> refs[i] is null;
@@ -231,7 +252,7 @@ begin
 end
 $$;
 comment on function pilot_private.check_host_rows(text, jsonb) is
-    'Recorder step 5 (SPEC §7): the services and organizations a payload names exist (23503 naming the field).';
+    'Recorder step 5 (SPEC §7, §14): the registered cycle and cohort, the services and organizations a payload names exist (23503 naming the field, never the value).';
 
 create function pilot_private.record_event(v_kind text, v_payload jsonb, v_referral_id uuid default null) returns jsonb
     language plpgsql volatile
@@ -243,7 +264,7 @@ declare
     me uuid;
     idem_key text;
     claim record;
-    new_id uuid;
+    new_id text;
     target uuid;
     v jsonb;
     stored jsonb;
@@ -265,12 +286,12 @@ begin
             v_kind, idem_key, (v_payload ->> k.org_column)::uuid,
             pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
                 v_payload::text || '|' || coalesce(v_referral_id::text, ''), 'UTF8')), 'hex'),
-            v_referral_id);
+            case v_kind when 'referral_update' then v_referral_id::text when 'cycle' then v_payload ->> 'id' end);
         if claim.outcome = 'conflict' then
             raise exception using errcode = 'PT422',
                 message = fn || ': idempotency key reused with a different request';
         elsif claim.outcome = 'replay' then
-            execute pg_catalog.format('select pg_catalog.to_jsonb(t.*) from public.%I t where t.id = $1', k.table_name)
+            execute pg_catalog.format('select pg_catalog.to_jsonb(t.*) from public.%I t where t.id::text = $1', k.table_name)
                into stored using claim.row_id;
             if stored is null then
                 raise exception using errcode = 'PT410',
@@ -292,7 +313,7 @@ begin
     -- does not carry it, created_by = the caller) and the defaults of optional fields, then the
     -- payload, whose null means absent. `select *` writes every column, so the defaults are here;
     -- keys a table lacks are ignored by jsonb_populate_record.
-    v := pg_catalog.jsonb_build_object('id', coalesce(new_id, pg_catalog.gen_random_uuid()), 'created_at', pg_catalog.now(),
+    v := pg_catalog.jsonb_build_object('id', coalesce(new_id, pg_catalog.gen_random_uuid()::text), 'created_at', pg_catalog.now(),
                                        'referral_state', 'initiated', 'violations', '[]'::jsonb,
                                        'compensating_controls', '[]'::jsonb)
          || pg_catalog.jsonb_strip_nulls(v_payload)
@@ -340,6 +361,14 @@ begin
     when 'preference_fit' then
         insert into public.pilot_preference_fit_events as t
         select * from pg_catalog.jsonb_populate_record(null::public.pilot_preference_fit_events, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'cycle' then
+        insert into public.pilot_cycles as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_cycles, v)
+        returning pg_catalog.to_jsonb(t.*) into stored;
+    when 'cohort' then
+        insert into public.pilot_cohorts as t
+        select * from pg_catalog.jsonb_populate_record(null::public.pilot_cohorts, v)
         returning pg_catalog.to_jsonb(t.*) into stored;
     end case;
     return stored;
@@ -414,6 +443,20 @@ comment on function public.pilot_record_preference_fit(jsonb) is
 $$Record whether a person of a cohort preferred reaching services through the platform (source of M7).
 The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
+create or replace function public.pilot_register_cycle(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    return pilot_private.record_event('cycle', $1);
+comment on function public.pilot_register_cycle(jsonb) is
+$$Register a pilot cycle (SPEC §14): every pilot_cycle_id of the pilot tables must name a registered cycle. App admins only.
+The request body: {"id" (code), "starts_on", "ends_on" (YYYY-MM-DD, not before starts_on)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
+
+create or replace function public.pilot_register_cohort(jsonb) returns jsonb
+    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    return pilot_private.record_event('cohort', $1);
+comment on function public.pilot_register_cohort(jsonb) is
+$$Register a cohort of a pilot cycle (SPEC §14): a preference-fit event must name a registered cohort of its cycle. App admins only.
+The request body: {"pilot_cycle_id" (a registered cycle), "label" (code)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (unknown cycle, or already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
+
 -- ---------------------------------------------------------------------------------------------
 -- 3. The acting role.
 
@@ -442,6 +485,33 @@ end
 $$;
 comment on function pilot_private.acting_is_backend() is
     'True when the acting role (SET ROLE, else the login role) is a superuser or BYPASSRLS: is_backend() for SECURITY DEFINER code.';
+
+-- ---------------------------------------------------------------------------------------------
+-- 4a. The tables of registered cycles and cohorts (38_cycles.sql, whole; filled in 6e).
+
+create table public.pilot_cycles (
+    id text primary key constraint id_is_code check (pilot_private.is_code(id)),
+    starts_on date not null,
+    ends_on date not null constraint ends_not_before_starts check (ends_on >= starts_on),
+    created_at timestamptz not null default now(),
+    created_by uuid
+);
+comment on table public.pilot_cycles is
+$$Pilot: the registered pilot cycles, with their first and last day (SPEC §14).
+Every pilot_cycle_id of the pilot tables names one of these. Register with pilot_register_cycle(); members of any organization read, app admins write.$$;
+
+create table public.pilot_cohorts (
+    id uuid primary key default gen_random_uuid(),
+    pilot_cycle_id text not null constraint pilot_cycle_id_is_registered
+        references public.pilot_cycles (id) on delete restrict,
+    label text not null constraint label_is_code check (pilot_private.is_code(label)),
+    created_at timestamptz not null default now(),
+    created_by uuid,
+    constraint pilot_cohorts_once unique (pilot_cycle_id, label)
+);
+comment on table public.pilot_cohorts is
+$$Pilot: the registered cohorts of a cycle (SPEC §14); a preference-fit event names one.
+Register with pilot_register_cohort(); members of any organization read, app admins write.$$;
 
 -- ---------------------------------------------------------------------------------------------
 -- 4. The audit trail (41_audit.sql, whole).
@@ -503,12 +573,13 @@ $$;
 comment on function pilot_private.write_audit(text, text, jsonb) is
     'Writes one audit row as its caller. No API role may execute it: only the acts'' own SECURITY DEFINER code calls it.';
 
--- Integration feasibility decisions are audited whoever writes them (the recorder or a direct
--- INSERT of an admin through PostgREST): an AFTER INSERT trigger, SECURITY DEFINER so that it may
--- write the row the inserting role may not. Rows loaded with row_security off are not acts but
--- restores: pg_restore sets it (and brings the dump's own audit rows); a role that row-level
--- security applies to cannot write with it off, so no API user can skip the audit this way.
-create function pilot_private.audit_feasibility_decision() returns trigger
+-- Acts that are rows — integration feasibility decisions, registered cycles and cohorts — are
+-- audited whoever writes them (the recorder, or a direct INSERT of an admin through PostgREST): an
+-- AFTER INSERT trigger, SECURITY DEFINER so that it may write the row the inserting role may not,
+-- its action the trigger's argument. Rows loaded with row_security off are not acts but restores:
+-- pg_restore sets it (and brings the dump's own audit rows); a role that row-level security
+-- applies to cannot write with it off, so no API user can skip the audit this way.
+create function pilot_private.audit_insert() returns trigger
     language plpgsql
     security definer
     set search_path = pg_catalog, pg_temp
@@ -517,15 +588,20 @@ begin
     if pg_catalog.current_setting('row_security') = 'off' then
         return null;
     end if;
-    perform pilot_private.write_audit('pilot_record_integration_feasibility', new.id::text,
-                                      pg_catalog.jsonb_build_object('decision_id', new.id, 'decision', new.decision));
+    perform pilot_private.write_audit(tg_argv[0], new.id::text,
+        pg_catalog.jsonb_build_object('id', new.id)
+        || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('decision', pg_catalog.to_jsonb(new) -> 'decision')));
     return null;
 end
 $$;
-comment on function pilot_private.audit_feasibility_decision() is
-    'Trigger: one audit row per integration feasibility decision recorded (SPEC §10.5).';
+comment on function pilot_private.audit_insert() is
+    'Trigger: one audit row per inserted row of an audited act (SPEC §10.5), the action its argument: the id, and a decision''s code.';
 create trigger pilot_audit_decision after insert on public.pilot_integration_feasibility_decisions
-    for each row execute function pilot_private.audit_feasibility_decision();
+    for each row execute function pilot_private.audit_insert('pilot_record_integration_feasibility');
+create trigger pilot_audit_registration after insert on public.pilot_cycles
+    for each row execute function pilot_private.audit_insert('pilot_register_cycle');
+create trigger pilot_audit_registration after insert on public.pilot_cohorts
+    for each row execute function pilot_private.audit_insert('pilot_register_cohort');
 
 select pg_catalog.pg_extension_config_dump('public.pilot_audit_events', '');
 
@@ -547,7 +623,7 @@ as $$
     union all
     select 'retention.' || t.table_name, null, 'interval', '1 day', null,
            'How long rows of public.' || t.table_name || ' are kept (by their event time); none: forever.'
-      from (select distinct k.table_name from pilot_private.kinds() k) t
+      from (select distinct k.table_name from pilot_private.kinds() k where k.policy_shape <> 'registry') t
 $$;
 comment on function pilot_private.setting_definitions() is
     'Every setting of SPEC §10.1 with its default, type and bounds: the defaults live here, in code.';
@@ -797,7 +873,7 @@ create table pilot_private.idempotency_keys (
     org_id uuid,
     key text not null,
     request_digest text not null,
-    row_id uuid not null,
+    row_id text not null,
     created_at timestamptz not null default now(),
     constraint idempotency_keys_scope unique nulls not distinct (recorder, org_id, key)
 );
@@ -836,18 +912,19 @@ comment on function pilot_private.request_idempotency_key() is
     'The request''s Idempotency-Key header (request.headers), quotes stripped; null when absent; 22023 naming the header when malformed.';
 
 -- Claim a key for a recorder call (the table is readable by no API role, hence SECURITY DEFINER).
--- Re-checks that the caller may write for the organization; the row id is made here (a referral
--- update's is the referral's, which its digest binds). Returns claimed (record with row_id),
--- replay (return the row row_id) or conflict (another request under this key).
-create function pilot_private.claim_idempotency_key(v_kind text, v_key text, v_org uuid, v_digest text, v_referral_id uuid)
-returns table (outcome text, row_id uuid)
+-- Re-checks that the caller may write for the organization; the row id is made here — but for a
+-- referral update (the referral's) and a cycle registration (the cycle's code), which the request,
+-- and so its digest, names. Returns claimed (record with row_id), replay (return the row row_id)
+-- or conflict (another request under this key).
+create function pilot_private.claim_idempotency_key(v_kind text, v_key text, v_org uuid, v_digest text, v_row_id text)
+returns table (outcome text, row_id text)
     language plpgsql volatile
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
     fn text;
-    claimed uuid;
+    claimed text;
     held record;
 begin
     select pg_catalog.split_part(k.recorder, '(', 1) into fn from pilot_private.kinds() k where k.kind = v_kind and k.payload;
@@ -861,7 +938,7 @@ begin
             message = fn || ': not allowed: the caller may not write for this organization';
     end if;
     insert into pilot_private.idempotency_keys as k (recorder, org_id, key, request_digest, row_id, created_at)
-    values (fn, v_org, v_key, v_digest, coalesce(v_referral_id, pg_catalog.gen_random_uuid()), pg_catalog.now())
+    values (fn, v_org, v_key, v_digest, coalesce(v_row_id, pg_catalog.gen_random_uuid()::text), pg_catalog.now())
         on conflict on constraint idempotency_keys_scope do update
        set request_digest = excluded.request_digest, row_id = excluded.row_id, created_at = excluded.created_at
      where k.created_at < pg_catalog.now() - pilot_private.setting('idempotency_window')::interval
@@ -874,13 +951,13 @@ begin
       from pilot_private.idempotency_keys k
      where k.recorder = fn and k.org_id is not distinct from v_org and k.key = v_key;
     if held.request_digest is distinct from v_digest then
-        return query select 'conflict'::text, null::uuid;
+        return query select 'conflict'::text, null::text;
     else
         return query select 'replay'::text, held.row_id;
     end if;
 end
 $$;
-comment on function pilot_private.claim_idempotency_key(text, text, uuid, text, uuid) is
+comment on function pilot_private.claim_idempotency_key(text, text, uuid, text, text) is
     'Claims an idempotency key for a recorder call (SPEC §10.2): claimed with the new row''s id, replay with the recorded row''s id, or conflict. Re-checks the caller.';
 
 -- ---------------------------------------------------------------------------------------------
@@ -1482,6 +1559,70 @@ comment on column public.pilot_contact_attempt_events.entity_key_hash is
     'Keyed pseudonym of the entity: k1: and the HMAC-SHA-256, under the database''s secret key, of the SHA-256 hex the client sent (SPEC §14). Repeat failures (M5) are counted per value.';
 
 -- ---------------------------------------------------------------------------------------------
+-- 6e. Registered cycles and cohorts (SPEC §14): the tables, the cycles and cohorts already in use
+-- registered (UTC dates of a cycle's first and last event; none dated: today, both ends), then the
+-- foreign keys every pilot_cycle_id (and a preference-fit event's cohort) now has.
+
+select pg_catalog.pg_extension_config_dump('public.pilot_cohorts', '');
+select pg_catalog.pg_extension_config_dump('public.pilot_cycles', '');
+
+do $registry_policies$
+declare
+    admin constant text := '(select pilot_private.is_admin())';
+    t text;
+begin
+    for t in select distinct k.table_name from pilot_private.kinds() k where k.policy_shape = 'registry' order by 1 loop
+        execute pg_catalog.format('alter table public.%I enable row level security', t);
+        execute pg_catalog.format(
+            'create policy pilot_members_read on public.%I for select to authenticated '
+            'using (%s or pg_catalog.cardinality((select pilot_private.member_orgs(writers_only => false))) > 0)', t, admin);
+        execute pg_catalog.format('create policy pilot_admins_insert on public.%I for insert to authenticated with check (%s)', t, admin);
+        execute pg_catalog.format(
+            'create policy pilot_admins_update on public.%I for update to authenticated using (%s) with check (%s)', t, admin, admin);
+        execute pg_catalog.format('create policy pilot_admins_delete on public.%I for delete to authenticated using (%s)', t, admin);
+    end loop;
+end
+$registry_policies$;
+
+do $register_cycles_in_use$
+declare
+    q text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format('select pilot_cycle_id as c, %s as t from public.%I where pilot_cycle_id is not null',
+                                                   coalesce(pg_catalog.quote_ident(k.time_column), 'null::timestamptz'), k.table_name),
+                                 ' union all ' order by k.table_name)
+      into q
+      from (select distinct r.table_name, r.time_column from pilot_private.kinds() r where r.policy_shape <> 'registry') k;
+    execute pg_catalog.format(
+        'insert into public.pilot_cycles (id, starts_on, ends_on)
+         select c, coalesce(pg_catalog.min(t at time zone ''UTC'')::date, (pg_catalog.now() at time zone ''UTC'')::date),
+                   coalesce(pg_catalog.max(t at time zone ''UTC'')::date, (pg_catalog.now() at time zone ''UTC'')::date)
+           from (%s) x group by c', q);
+end
+$register_cycles_in_use$;
+insert into public.pilot_cohorts (pilot_cycle_id, label)
+select distinct f.pilot_cycle_id, f.cohort_label from public.pilot_preference_fit_events f;
+
+do $foreign_keys$
+declare
+    t text;
+begin
+    for t in select distinct k.table_name from pilot_private.kinds() k where k.policy_shape <> 'registry' order by 1 loop
+        execute pg_catalog.format(
+            'alter table public.%I add constraint pilot_cycle_id_is_registered foreign key (pilot_cycle_id) '
+            'references public.pilot_cycles (id) on delete restrict', t);
+    end loop;
+end
+$foreign_keys$;
+alter table public.pilot_preference_fit_events add constraint cohort_label_is_registered
+    foreign key (pilot_cycle_id, cohort_label) references public.pilot_cohorts (pilot_cycle_id, label) on delete restrict;
+
+-- pilot_validate knows the two new kinds.
+comment on function public.pilot_validate(text, jsonb) is
+$$Validate a pilot payload without writing anything.
+Returns the list of issues, [] when the payload is valid: each issue is {"path", "code", "message"} and never quotes a payload value. kind is one of contact_attempt, referral, referral_update, integration_feasibility, connection, service_scope, service_status, data_decay_audit, preference_fit, cycle, cohort; any other kind raises 22023. Payloads over 65536 bytes are refused as the recorders refuse them, after the privacy walk has reported every forbidden key.$$;
+
+-- ---------------------------------------------------------------------------------------------
 -- 7. bulk_update_service_status: both paths run the update as the owner and audit it.
 
 create or replace function pilot_private.apply_service_status(
@@ -1611,7 +1752,8 @@ begin
     for t in select c.oid::regclass
                from pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) x(rel)
                join pg_catalog.pg_class c on c.oid = x.rel
-              where e.extname = 'pilot_guardrails' and c.relnamespace = 'public'::regnamespace loop
+              where e.extname = 'pilot_guardrails' and c.relnamespace = 'public'::regnamespace
+              order by c.relname loop
         execute pg_catalog.format('select exists (select 1 from %s)', t) into has_rows;
         if has_rows then
             holding := holding || t::text;
@@ -1669,7 +1811,7 @@ declare
         'pilot_private.cycle_organizations(text)',
         'pilot_private.count_recorder_call()',
         'pilot_private.request_idempotency_key()',
-        'pilot_private.claim_idempotency_key(text,text,uuid,text,uuid)',
+        'pilot_private.claim_idempotency_key(text,text,uuid,text,text)',
         'pilot_private.uid()',
         'pilot_private.is_backend()',
         'pilot_private.raise_storage_missing(text)',
@@ -1740,12 +1882,15 @@ declare
         "pilot_service_scope": "id,pilot_cycle_id,org_id,service_id,sla_tier",
         "service_operational_status_events": "id,pilot_cycle_id,org_id,service_id,checked_at,status_code",
         "pilot_data_decay_audits": "id,pilot_cycle_id,org_id,service_id,audited_at,is_fatal,fatal_error_category,verification_mode",
-        "pilot_preference_fit_events": "id,pilot_cycle_id,org_id,cohort_label,recorded_at,preferred_via_platform"}';
+        "pilot_preference_fit_events": "id,pilot_cycle_id,org_id,cohort_label,recorded_at,preferred_via_platform",
+        "pilot_cycles": "id,starts_on,ends_on,created_at,created_by",
+        "pilot_cohorts": "id,pilot_cycle_id,label,created_at,created_by"}';
     -- the policies of each shape (SPEC §4): name, command (r a w d)
     shape_policies constant jsonb := '{
         "events":    [["pilot_members_read", "r"], ["pilot_writers_insert", "a"], ["pilot_writers_update", "w"], ["pilot_admins_delete", "d"]],
         "snapshots": [["pilot_members_read", "r"]],
-        "decisions": [["pilot_admins_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]]}';
+        "decisions": [["pilot_admins_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]],
+        "registry":  [["pilot_members_read", "r"], ["pilot_admins_insert", "a"], ["pilot_admins_update", "w"], ["pilot_admins_delete", "d"]]}';
     -- table, policy, command
     expected_policies text[][];
     tables text[];
@@ -1765,7 +1910,7 @@ begin
            pg_catalog.jsonb_array_elements(shape_policies -> k.policy_shape) p;
     select pg_catalog.array_agg(x order by x) into tables from (select distinct pg_catalog.unnest(tables) x) u;
 
-    "check" := 'the registry of the kinds names exactly the nine pilot tables';
+    "check" := 'the registry of the kinds names exactly the nine pilot tables, the cycles and the cohorts';
     ok := tables = (select pg_catalog.array_agg(x order by x) from pg_catalog.jsonb_object_keys(expected_columns) x);
     detail := case when ok then 'as specified' else 'registry: ' || pg_catalog.array_to_string(tables, ', ') end;
     return next;
@@ -1823,6 +1968,19 @@ begin
         detail := case when actual is null then 'missing' when ok then 'present' else 'wrong command or roles: ' || actual end;
         return next;
     end loop;
+
+    -- SPEC §14: every pilot_cycle_id names a registered cycle.
+    "check" := 'every pilot_cycle_id references pilot_cycles (registered cycles)';
+    select pg_catalog.string_agg(c.relname::text, ', ' order by c.relname) into bad
+      from pg_catalog.pg_class c
+      join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attname = 'pilot_cycle_id' and not a.attisdropped
+     where c.relnamespace = 'public'::regnamespace and c.relname::text = any (tables)
+       and not exists (select 1 from pg_catalog.pg_constraint k
+                        where k.conrelid = c.oid and k.contype = 'f'
+                          and k.confrelid = pg_catalog.to_regclass('public.pilot_cycles') and k.conkey = array[a.attnum]);
+    ok := bad is null;
+    detail := coalesce('no foreign key in: ' || bad, 'all registered');
+    return next;
 
     -- SPEC §10.4: snapshots have no write policy (privileges refuse authenticated anyway).
     "check" := 'no write policy on pilot_metric_snapshots (pilot_recompute_metrics writes them)';

@@ -46,10 +46,16 @@ extension_sql_file!(
     name = "kinds",
     requires = ["host_bootstrap"]
 );
+extension_sql_file!("../sql/37_codes.sql", name = "codes", requires = ["kinds"]);
+extension_sql_file!(
+    "../sql/38_cycles.sql",
+    name = "cycles",
+    requires = ["codes"]
+);
 extension_sql_file!(
     "../sql/40_tables.sql",
     name = "tables",
-    requires = ["kinds"]
+    requires = ["cycles"]
 );
 extension_sql_file!("../sql/41_audit.sql", name = "audit", requires = ["tables"]);
 extension_sql_file!(

@@ -20,3 +20,12 @@ begin
 end
 $$;
 grant anon, authenticated, service_role to authenticator;
+
+-- The pilot cycle and its cohorts are registered first (SPEC §14), as a backend job would.
+set role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', false);
+select pilot_register_cycle('{"id": "cycle-2026-q2", "starts_on": "2026-04-01", "ends_on": "2026-06-30"}');
+select count(pilot_register_cohort(jsonb_build_object('pilot_cycle_id', 'cycle-2026-q2', 'label', 'cohort-' || i)))
+  from generate_series(0, 2) i;
+reset role;
+select set_config('request.jwt.claims', '', false);

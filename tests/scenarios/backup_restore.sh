@@ -56,13 +56,13 @@ round_trip() { # <label> <source db>
 createdb bk_host
 sql -d bk_host -f tests/fixtures/host_baseline.sql >/dev/null
 sql -d bk_host -f tests/fixtures/snapshot.sql >/dev/null
-sql -d bk_host -c "create extension pilot_guardrails" >/dev/null
+sql -d bk_host -c "create extension pilot_guardrails" -f tests/fixtures/cycles.sql >/dev/null
 sql -d bk_host -f tests/fixtures/pilot_rows.sql >/dev/null
 round_trip "host fixture" bk_host
 
 createdb bk_vanilla
 sql -d bk_vanilla -f tests/fixtures/snapshot.sql >/dev/null
-sql -d bk_vanilla -c "create extension pilot_guardrails; select pilot_bootstrap_host();" >/dev/null
+sql -d bk_vanilla -c "create extension pilot_guardrails; select pilot_bootstrap_host();" -f tests/fixtures/cycles.sql >/dev/null
 sql -d bk_vanilla -c "insert into organizations (id, name) values ('a0000000-0000-4000-8000-00000000000a', 'A');
                       insert into services (id, name, org_id) values ('svc-1', 'S', 'a0000000-0000-4000-8000-00000000000a');
                       insert into organization_members (organization_id, user_id, role)

@@ -10,7 +10,7 @@ CLUSTER_FSYNC=on cluster_start reliability
 trap cluster_stop EXIT
 createdb soak
 sql -d soak -f tests/fixtures/host_baseline.sql >/dev/null 2>&1
-sql -d soak -c "create extension pilot_guardrails" >/dev/null
+sql -d soak -c "create extension pilot_guardrails" -f tests/fixtures/cycles.sql >/dev/null
 # A load run, not a test of the rate limit: the limit is off (SPEC §10.3).
 sql -d soak -c "select pilot_configure('recorder_calls_per_minute', '0')" >/dev/null
 api="host=127.0.0.1 port=$PGPORT user=authenticator dbname=soak"

@@ -8,7 +8,7 @@ CLUSTER_EXTRA_OPTS="-c shared_preload_libraries=pg_cron -c cron.database_name=cr
 trap cluster_stop EXIT
 createdb cron_db
 sql -d cron_db -f tests/fixtures/host_baseline.sql >/dev/null 2>&1
-sql -d cron_db -c "create extension pilot_guardrails" -c "create extension pg_cron" >/dev/null
+sql -d cron_db -c "create extension pilot_guardrails" -c "create extension pg_cron" -f tests/fixtures/cycles.sql >/dev/null
 
 # 1,000,000 contact attempts two years old and 10 from yesterday, already keyed (triggers off for
 # the load: a backend bulk load, as pg_restore would do it).

@@ -69,9 +69,19 @@ for v in $releases; do
         "$(sql -d "$db" -c "select (('$rows_before'::jsonb) - 'pilot_contact_attempt_events')::text")" "$v: every other pilot row is intact after the upgrade"
     tap_is "$(sql -d "$db" -c "$attempts")" "$attempts_before" "$v: every contact attempt is intact but for its keyed hash"
     tap_is "$(sql -d "$db" -c "select count(*) from jsonb_each_text(test_support.pilot_snapshot())
-                               where key not in (select jsonb_object_keys('$rows_before'::jsonb)) and key <> 'pilot_private.pseudonym_keys'
+                               where key not in (select jsonb_object_keys('$rows_before'::jsonb))
+                                 and key not in ('pilot_private.pseudonym_keys', 'pilot_cycles', 'pilot_cohorts', 'pilot_audit_events')
                                  and value not like '0 rows %'")" "0" \
         "$v: the tables the upgrade added start empty"
+    # SPEC §14: the cycles and cohorts in use are registered — a cycle from the UTC dates of its first
+    # and last event (the fixture's first is 2026-06-01; its snapshots were computed today) — and
+    # each registration is audited.
+    tap_is "$(sql -d "$db" -c "select string_agg(format('%s %s %s', id, starts_on, ends_on = (now() at time zone 'UTC')::date), ', ') from pilot_cycles")" \
+        "cycle-1 2026-06-01 t" "$v: the cycle in use is registered with the dates of its first and last event"
+    tap_is "$(sql -d "$db" -c "select string_agg(pilot_cycle_id || '/' || label, ', ' order by label) from pilot_cohorts")" "cycle-1/cohort-a" \
+        "$v: the cohort in use is registered"
+    tap_is "$(sql -d "$db" -c "select string_agg(action, ', ' order by action) from pilot_audit_events")" "pilot_register_cohort, pilot_register_cycle" \
+        "$v: the upgrade's registrations are audited"
     tap_is "$(sql -d "$db" -c "select count(*) from pilot_verify() where not ok")" "0" "$v: pilot_verify() is all ok after the upgrade"
 done
 

@@ -75,11 +75,15 @@ select is(pg_temp.failing(),
 rollback;
 select is(pg_temp.failing(), '', 'and after the rollbacks, all ok again');
 
--- The drop guard.
+-- The drop guard (registered cycles and cohorts count as pilot rows; loaded unaudited, as a restore).
+set row_security = off;
+insert into pilot_cycles (id, starts_on, ends_on) values ('c1', '2026-01-01', '2026-12-31');
+insert into pilot_cohorts (pilot_cycle_id, label) values ('c1', 'c');
+reset row_security;
 insert into pilot_preference_fit_events (pilot_cycle_id, org_id, cohort_label, recorded_at, preferred_via_platform)
 values ('c1', 'a0000000-0000-4000-8000-00000000000a', 'c', now(), true);
 select throws_ok('drop extension pilot_guardrails', '2BP01',
-                 'DROP EXTENSION pilot_guardrails refused: pilot tables hold rows (public.pilot_preference_fit_events)',
+                 'DROP EXTENSION pilot_guardrails refused: pilot tables hold rows (public.pilot_cohorts, public.pilot_cycles, public.pilot_preference_fit_events)',
                  'DROP EXTENSION is refused while a pilot table holds rows');
 select throws_ok('drop extension if exists pg_trgm, pilot_guardrails cascade', '2BP01', null,
                  'also inside a list of extensions, with CASCADE');
@@ -89,5 +93,7 @@ set local pilot_guardrails.allow_data_loss = on;
 select lives_ok('drop extension pilot_guardrails', 'allowed after SET pilot_guardrails.allow_data_loss = on');
 rollback;
 delete from pilot_preference_fit_events;
+delete from pilot_cohorts;
+delete from pilot_cycles;
 select lives_ok('drop extension pilot_guardrails', 'allowed on an empty install');
 select * from finish();

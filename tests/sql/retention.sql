@@ -6,6 +6,7 @@ set client_min_messages = warning;
 \i tests/fixtures/snapshot.sql
 create extension pgtap;
 create extension pilot_guardrails;
+\i tests/fixtures/cycles.sql
 
 select plan(24);
 

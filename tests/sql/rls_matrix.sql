@@ -10,20 +10,25 @@ set client_min_messages = warning;
 \i tests/fixtures/snapshot.sql
 create extension pgtap;
 create extension pilot_guardrails;
+\i tests/fixtures/cycles.sql
 \i tests/fixtures/pilot_rows.sql
 
-create temp table personas (name text, role text, claims jsonb, anon bool, backend bool, admin bool, member_a bool, writer_a bool);
+create temp table personas (name text, role text, claims jsonb, anon bool, backend bool, admin bool, member_a bool, writer_a bool,
+                             member_any bool);
 insert into personas values
-    ('anon',                 'anon',          '{"role":"anon"}', true, false, false, false, false),
-    ('no membership',        'authenticated', '{"role":"authenticated","sub":"55555555-5555-4555-8555-555555555555"}', false, false, false, false, false),
-    ('viewer of A',          'authenticated', '{"role":"authenticated","sub":"33333333-3333-4333-8333-333333333333"}', false, false, false, true, false),
-    ('editor of A',          'authenticated', '{"role":"authenticated","sub":"22222222-2222-4222-8222-222222222222"}', false, false, false, true, true),
-    ('owner of B on A rows', 'authenticated', '{"role":"authenticated","sub":"44444444-4444-4444-8444-444444444444"}', false, false, false, false, false),
-    ('app admin',            'authenticated', '{"role":"authenticated","sub":"11111111-1111-4111-8111-111111111111"}', false, false, true, false, false),
-    ('service_role',         'service_role',  '{"role":"service_role"}', false, true, false, false, false);
+    ('anon',                 'anon',          '{"role":"anon"}', true, false, false, false, false, false),
+    ('no membership',        'authenticated', '{"role":"authenticated","sub":"55555555-5555-4555-8555-555555555555"}', false, false, false, false, false, false),
+    ('viewer of A',          'authenticated', '{"role":"authenticated","sub":"33333333-3333-4333-8333-333333333333"}', false, false, false, true, false, true),
+    ('editor of A',          'authenticated', '{"role":"authenticated","sub":"22222222-2222-4222-8222-222222222222"}', false, false, false, true, true, true),
+    ('owner of B on A rows', 'authenticated', '{"role":"authenticated","sub":"44444444-4444-4444-8444-444444444444"}', false, false, false, false, false, true),
+    ('app admin',            'authenticated', '{"role":"authenticated","sub":"11111111-1111-4111-8111-111111111111"}', false, false, true, false, false, false),
+    ('service_role',         'service_role',  '{"role":"service_role"}', false, true, false, false, false, false);
+-- registered cycles and cohorts (SPEC §14) that nothing references, to update and delete
+insert into pilot_cycles (id, starts_on, ends_on) values ('rls-victim', '2026-01-01', '2026-03-31');
+insert into pilot_cohorts (id, pilot_cycle_id, label) values ('60000000-0000-4000-8000-000000000001', 'cycle-2', 'rls-victim');
 
 -- shape: events | snapshots | decisions (SPEC §4); victim: the A row updated and deleted; insert: a new A row.
-create temp table pilot_tables (name text, shape text, victim uuid, insert_sql text, a_rows bigint);
+create temp table pilot_tables (name text, shape text, victim text, insert_sql text, a_rows bigint);
 insert into pilot_tables values
     ('pilot_contact_attempt_events', 'events', 'c0000000-0000-4000-8000-000000000001',
      $$insert into public.pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash,
@@ -53,7 +58,11 @@ insert into pilot_tables values
        values ('cycle-1', 'a0000000-0000-4000-8000-00000000000a', 'M3', 1)$$),
     ('pilot_integration_feasibility_decisions', 'decisions', 'f0000000-0000-4000-8000-000000000001',
      $$insert into public.pilot_integration_feasibility_decisions (decision, decision_date, redline_checklist_version, owners)
-       values ('go', '2026-07-01', 'v2', '{team-b}')$$);
+       values ('go', '2026-07-01', 'v2', '{team-b}')$$),
+    ('pilot_cycles', 'registry', null,
+     $$insert into public.pilot_cycles (id, starts_on, ends_on) values ('rls-new', '2026-01-01', '2026-02-01')$$),
+    ('pilot_cohorts', 'registry', '60000000-0000-4000-8000-000000000001',
+     $$insert into public.pilot_cohorts (pilot_cycle_id, label) values ('cycle-2', 'rls-new')$$);
 
 -- Every row of these tables belongs to organization A (pilot_rows.sql): count them.
 do $$
@@ -74,11 +83,16 @@ select p.name as persona, t.name as tbl, op,
            case op
                when 'select' then format('select count(*) from public.%I', t.name)
                when 'insert' then t.insert_sql
-               when 'update' then format('update public.%I set id = id where id = %L', t.name, t.victim)
-               when 'delete' then format('delete from public.%I where id = %L', t.name, t.victim)
+               when 'update' then format('update public.%I set id = id where id::text = %L', t.name, coalesce(t.victim, 'rls-victim'))
+               when 'delete' then format('delete from public.%I where id::text = %L', t.name, coalesce(t.victim, 'rls-victim'))
            end) as got,
        case
            when p.anon then 'error:42501'
+           when op = 'select' and t.shape = 'registry' then
+               case when p.backend or p.admin or p.member_any then 'rows:' || t.a_rows else 'rows:0' end
+           -- registrations (SPEC §14): app admins write
+           when t.shape = 'registry' and op = 'insert' then case when p.backend or p.admin then 'inserted' else 'error:42501' end
+           when t.shape = 'registry' then case when p.backend or p.admin then 'rows:1' else 'rows:0' end
            when op = 'select' then
                case when p.backend or p.admin or (t.shape <> 'decisions' and p.member_a)
                     then 'rows:' || t.a_rows else 'rows:0' end

@@ -7,6 +7,7 @@ set client_min_messages = warning;
 \i tests/fixtures/snapshot.sql
 create extension pgtap;
 create extension pilot_guardrails;
+\i tests/fixtures/cycles.sql
 \i tests/fixtures/scorecard_rows.sql
 -- This file checks SPEC §8's arithmetic on a small fixture: small-cell suppression (§11.1) is off
 -- here (the owner may) and has its own tests (tests/sql/suppression.sql).

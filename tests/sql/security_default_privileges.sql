@@ -9,6 +9,7 @@ set client_min_messages = warning;
 \i tests/fixtures/host_baseline.sql
 create extension pgtap;
 create extension pilot_guardrails;
+\i tests/fixtures/cycles.sql
 
 select plan(34);
 select is((select string_agg(r, ', ' order by r) from unnest(array['anon', 'authenticated', 'service_role']) r

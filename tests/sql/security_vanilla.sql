@@ -5,6 +5,7 @@
 set client_min_messages = warning;
 create extension pgtap;
 create extension pilot_guardrails;
+\i tests/fixtures/cycles.sql
 select pilot_bootstrap_host() \gset
 insert into organizations (id, name) values ('a0000000-0000-4000-8000-00000000000a', 'A');
 insert into services (id, name, verification_status, org_id) values ('svc-shelter', 'Shelter', 'L2', 'a0000000-0000-4000-8000-00000000000a');

@@ -8,6 +8,7 @@ set client_min_messages = warning;
 \i tests/fixtures/snapshot.sql
 create extension pgtap;
 create extension pilot_guardrails;
+\i tests/fixtures/cycles.sql
 \i tests/fixtures/pilot_rows.sql
 
 select plan(69);

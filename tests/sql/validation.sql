@@ -5,6 +5,7 @@
 set client_min_messages = warning;
 create extension pgtap;
 create extension pilot_guardrails;
+\i tests/fixtures/cycles.sql
 
 select plan(16);
 
@@ -24,7 +25,7 @@ exception when others then
     return format('%s | %s | %s | %s', st, msg, det, hint);
 end $$;
 select is(pg_temp.error_of($$select pilot_validate('contact', '{}')$$),
-          '22023 | pilot_validate: unknown payload kind | valid kinds: contact_attempt, referral, referral_update, integration_feasibility, connection, service_scope, service_status, data_decay_audit, preference_fit | ',
+          '22023 | pilot_validate: unknown payload kind | valid kinds: contact_attempt, referral, referral_update, integration_feasibility, connection, service_scope, service_status, data_decay_audit, preference_fit, cycle, cohort | ',
           'an unknown kind is 22023 naming the valid kinds, with a clean DETAIL and no hint');
 
 -- Hostile inputs: the backend survives each, and answers exactly.

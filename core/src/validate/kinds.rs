@@ -276,6 +276,28 @@ pub static KINDS: &[Kind] = &[
         ],
         rules: |_, _| {},
     },
+    // SPEC §14: registrations, by app admins (no organization).
+    Kind {
+        name: "cycle",
+        fields: &[
+            req("id", CODE),
+            req("starts_on", Ty::Date),
+            req("ends_on", Ty::Date),
+        ],
+        rules: |v, issues| {
+            let date = |f| v.text(f).and_then(super::scalars::parse_date);
+            if let (Some(starts), Some(ends)) = (date("starts_on"), date("ends_on")) {
+                if ends < starts {
+                    rule(issues, "ends_on", "ends_on must not be before starts_on");
+                }
+            }
+        },
+    },
+    Kind {
+        name: "cohort",
+        fields: &[req("pilot_cycle_id", CODE), req("label", CODE)],
+        rules: |_, _| {},
+    },
 ];
 
 /// Find a kind by name.

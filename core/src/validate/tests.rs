@@ -68,8 +68,38 @@ fn valid(kind_name: &str) -> Value {
         "preference_fit" => json!({
             "pilot_cycle_id": "c1", "org_id": ORG, "cohort_label": "cohort-a", "recorded_at": "2026-06-01T11:00:00Z",
             "preferred_via_platform": false}),
+        "cycle" => {
+            json!({"id": "cycle-2026-q2", "starts_on": "2026-04-01", "ends_on": "2026-06-30"})
+        }
+        "cohort" => json!({"pilot_cycle_id": "cycle-2026-q2", "label": "cohort-a"}),
         other => panic!("no sample for {other}"),
     }
+}
+
+#[test]
+fn a_cycle_ends_on_or_after_its_start() {
+    assert!(run(
+        "cycle",
+        &with(
+            "cycle",
+            json!({"ends_on": "2026-04-01", "starts_on": "2026-04-01"})
+        )
+    )
+    .is_empty());
+    assert_eq!(
+        pairs(&run(
+            "cycle",
+            &with("cycle", json!({"ends_on": "2026-03-31"}))
+        )),
+        vec![p("ends_on", "rule_violation")]
+    );
+    assert_eq!(
+        pairs(&run(
+            "cycle",
+            &with("cycle", json!({"id": "Jane Doe 555-1234"}))
+        )),
+        vec![p("id", "invalid_code")]
+    );
 }
 
 fn with(kind_name: &str, changes: Value) -> Value {
