@@ -10,28 +10,13 @@
 
 -- The caller's user id: the `sub` claim of `request.jwt.claims`, as Supabase's auth.uid() reads
 -- it. Null when not signed in — including a `sub` that is not a uuid, or claims that are not JSON.
+-- Rust (src/ffi.rs, core/src/claims.rs): it reads the setting itself, with no exception block — a
+-- PL/pgSQL version needed one (claims that are not JSON), i.e. a subtransaction on every call, and
+-- it is called several times per recorder call and by every policy.
 create function pilot_private.uid() returns uuid
-    language plpgsql stable parallel safe
+    language c stable parallel safe
     set search_path = pg_catalog, pg_temp
-as $$
-declare
-    raw text := pg_catalog.current_setting('request.jwt.claims', true);
-    sub text;
-begin
-    if raw is null or raw = '' then
-        return null;
-    end if;
-    begin
-        sub := raw::jsonb ->> 'sub';
-    exception when invalid_text_representation then
-        return null;
-    end;
-    if sub ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-        return sub::uuid;
-    end if;
-    return null;
-end
-$$;
+    as 'MODULE_PATHNAME', 'pilot_uid';
 comment on function pilot_private.uid() is
     'The caller''s user id from request.jwt.claims ->> ''sub''; null when absent or not a uuid.';
 

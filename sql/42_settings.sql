@@ -10,10 +10,12 @@
 -- the registry of the kinds (35_kinds.sql).
 create function pilot_private.setting_definitions()
 returns table (setting text, default_value text, value_type text, min_value text, max_value text, description text)
-    language sql immutable parallel safe
+    language plpgsql immutable parallel safe
     set search_path = pg_catalog, pg_temp
 as $$
-    select * from (values
+begin
+    -- PL/pgSQL for its cached plan (see pilot_private.kinds()).
+    return query select * from (values
         ('idempotency_window', '24:00:00', 'interval', '1 minute', '30 days',
          'How long an idempotency key is remembered.'),
         ('recorder_calls_per_minute', '120', 'integer', '0', '1000000',
@@ -23,7 +25,8 @@ as $$
     union all
     select 'retention.' || t.table_name, null, 'interval', '1 day', null,
            'How long rows of public.' || t.table_name || ' are kept (by their event time); none: forever.'
-      from (select distinct k.table_name from pilot_private.kinds() k where k.policy_shape <> 'registry') t
+      from (select distinct k.table_name from pilot_private.kinds() k where k.policy_shape <> 'registry') t;
+end
 $$;
 comment on function pilot_private.setting_definitions() is
     'Every setting of SPEC §10.1 with its default, type and bounds: the defaults live here, in code.';

@@ -16,7 +16,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pilot_guardrails_core::issues::Issue;
 use pilot_guardrails_core::jsonb::{encode_array_of_string_objects, JsonbReader};
-use pilot_guardrails_core::{drop_guard, math, pseudonym, suppression, validate};
+use pilot_guardrails_core::{claims, drop_guard, math, pseudonym, suppression, validate};
 
 /// One version-1 C function: its `pg_finfo_<name>` record (PostgreSQL's `PG_FUNCTION_INFO_V1`)
 /// and the function itself, exported unmangled and guarded (`#[pg_guard]`: a Rust panic becomes a
@@ -171,6 +171,30 @@ c_function!(
             })
             .collect();
         out.into_datum().expect("an array datum")
+    }
+);
+
+c_function!(
+    /// `pilot_private.uid() returns uuid` (no arguments, STABLE): the caller's user id, the uuid of
+    /// the `sub` claim of `request.jwt.claims`; null when not signed in (core/src/claims.rs). Reads
+    /// the setting itself: no SQL, no exception block, so no subtransaction on every call.
+    pg_finfo_pilot_uid,
+    fn pilot_uid(fcinfo) {
+        // SAFETY: a NUL-terminated name; with missing_ok the result is null or a NUL-terminated
+        // string owned by the GUC machinery, valid until the setting changes — it is copied below
+        // before anything else runs.
+        let raw = unsafe { pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false) };
+        let subject = if raw.is_null() {
+            None
+        } else {
+            // SAFETY: see above; a non-null value is a valid C string.
+            claims::subject(&unsafe { std::ffi::CStr::from_ptr(raw) }.to_string_lossy())
+        };
+        match subject {
+            Some(bytes) => pgrx::Uuid::from_bytes(bytes).into_datum().expect("a uuid datum"),
+            // SAFETY: `fcinfo` is the valid call frame of this call.
+            None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+        }
     }
 );
 
