@@ -23,15 +23,9 @@ comment on function pilot_private.uid() is
 -- Backend callers: roles that row-level security does not apply to (superusers, BYPASSRLS roles
 -- such as service_role). SECURITY INVOKER, so current_user is the caller.
 create function pilot_private.is_backend() returns boolean
-    language plpgsql stable parallel safe
+    language c stable parallel safe
     set search_path = pg_catalog, pg_temp
-as $$
-begin
-    return coalesce((select r.rolsuper or r.rolbypassrls
-                       from pg_catalog.pg_roles r
-                      where r.rolname = current_user), false);
-end
-$$;
+    as 'MODULE_PATHNAME', 'pilot_is_backend';
 comment on function pilot_private.is_backend() is
     'True for roles row-level security does not apply to (superuser or BYPASSRLS, e.g. service_role): backend jobs.';
 
@@ -54,15 +48,9 @@ comment on function pilot_private.acting_role() is
 -- is_backend() for SECURITY DEFINER code, where current_user is the owner: the acting role is a
 -- superuser or BYPASSRLS (service_role).
 create function pilot_private.acting_is_backend() returns boolean
-    language plpgsql stable parallel safe
+    language c stable parallel safe
     set search_path = pg_catalog, pg_temp
-as $$
-begin
-    return coalesce((select r.rolsuper or r.rolbypassrls
-                       from pg_catalog.pg_roles r
-                      where r.rolname = pilot_private.acting_role()), false);
-end
-$$;
+    as 'MODULE_PATHNAME', 'pilot_acting_is_backend';
 comment on function pilot_private.acting_is_backend() is
     'True when the acting role (SET ROLE, else the login role) is a superuser or BYPASSRLS: is_backend() for SECURITY DEFINER code.';
 

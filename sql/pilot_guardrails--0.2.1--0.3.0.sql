@@ -472,6 +472,13 @@ create or replace function pilot_private.uid() returns uuid
 comment on function pilot_private.uid() is
     'The caller''s user id from request.jwt.claims ->> ''sub''; null when absent or not a uuid.';
 
+create or replace function pilot_private.is_backend() returns boolean
+    language c stable parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_is_backend';
+comment on function pilot_private.is_backend() is
+    'True for roles row-level security does not apply to (superuser or BYPASSRLS, e.g. service_role): backend jobs.';
+
 create function pilot_private.acting_role() returns text
     language plpgsql stable parallel safe
     set search_path = pg_catalog, pg_temp
@@ -486,15 +493,9 @@ comment on function pilot_private.acting_role() is
     'The role the session acts as (SET ROLE, else the login role); the caller''s role inside SECURITY DEFINER code too.';
 
 create function pilot_private.acting_is_backend() returns boolean
-    language plpgsql stable parallel safe
+    language c stable parallel safe
     set search_path = pg_catalog, pg_temp
-as $$
-begin
-    return coalesce((select r.rolsuper or r.rolbypassrls
-                       from pg_catalog.pg_roles r
-                      where r.rolname = pilot_private.acting_role()), false);
-end
-$$;
+    as 'MODULE_PATHNAME', 'pilot_acting_is_backend';
 comment on function pilot_private.acting_is_backend() is
     'True when the acting role (SET ROLE, else the login role) is a superuser or BYPASSRLS: is_backend() for SECURITY DEFINER code.';
 

@@ -198,6 +198,45 @@ c_function!(
     }
 );
 
+/// A role that row-level security does not apply to: a superuser or a BYPASSRLS role.
+fn bypasses_rls(role: pg_sys::Oid) -> bool {
+    // SAFETY: both look the role up in the syscache; an unknown oid is simply not privileged.
+    unsafe { pg_sys::superuser_arg(role) || pg_sys::has_bypassrls_privilege(role) }
+}
+
+c_function!(
+    /// `pilot_private.is_backend() returns boolean` (no arguments, STABLE): whether the current
+    /// user — inside SECURITY DEFINER code, the owner — is a superuser or BYPASSRLS (SPEC §7's
+    /// backend roles). A syscache lookup instead of a query of pg_roles.
+    pg_finfo_pilot_is_backend,
+    fn pilot_is_backend(_fcinfo) {
+        // SAFETY: the current user id of this backend.
+        bypasses_rls(unsafe { pg_sys::GetUserId() })
+            .into_datum()
+            .expect("a boolean datum")
+    }
+);
+
+c_function!(
+    /// `pilot_private.acting_is_backend() returns boolean` (no arguments, STABLE): is_backend() of
+    /// the role the session acts as — the SET ROLE in force, else the login role — which is the
+    /// caller's also inside SECURITY DEFINER code.
+    pg_finfo_pilot_acting_is_backend,
+    fn pilot_acting_is_backend(_fcinfo) {
+        // SAFETY: a NUL-terminated name; with missing_ok the result is null or a C string owned by
+        // the GUC machinery, read at once.
+        let role = unsafe { pg_sys::GetConfigOption(c"role".as_ptr(), true, false) };
+        // SAFETY: `role` is null or a valid C string (above); get_role_oid with missing_ok answers
+        // InvalidOid for an unknown name.
+        let oid = if role.is_null() || unsafe { std::ffi::CStr::from_ptr(role) }.to_bytes() == b"none" {
+            unsafe { pg_sys::GetSessionUserId() }
+        } else {
+            unsafe { pg_sys::get_role_oid(role, true) }
+        };
+        bypasses_rls(oid).into_datum().expect("a boolean datum")
+    }
+);
+
 /// A count argument: null or negative counts as absent (the scorecard never produces either).
 fn count(v: Option<i64>) -> Option<u64> {
     v.and_then(|n| u64::try_from(n).ok())
