@@ -23,7 +23,9 @@
 -- unless every step passed.
 
 -- Steps 1–3, shared by every recorder. Returns the caller's user id (null for backend roles).
-create function pilot_private.check_caller_and_payload(fn text, kind text, payload jsonb) returns uuid
+-- org_field is the kind's organization column from the registry (null: app admins only), passed in
+-- by the shared path so that the registry is read once per call.
+create function pilot_private.check_caller_and_payload(fn text, kind text, payload jsonb, org_field text) returns uuid
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -32,7 +34,6 @@ declare
     backend boolean := pilot_private.is_backend();
     issues jsonb;
     n int;
-    org_field text;
     org uuid;
 begin
     -- 1. signed in
@@ -55,7 +56,6 @@ begin
     if backend then
         return me;
     end if;
-    select k.org_column into org_field from pilot_private.kinds() k where k.kind = check_caller_and_payload.kind;
     if org_field is null then
         if not pilot_private.is_admin() then
             raise exception using errcode = '42501',
@@ -75,7 +75,7 @@ begin
     return me;
 end
 $$;
-comment on function pilot_private.check_caller_and_payload(text, text, jsonb) is
+comment on function pilot_private.check_caller_and_payload(text, text, jsonb, text) is
     'Recorder steps 1-3 (SPEC §7): signed in, payload valid (22023 with the issue list), writer of the payload''s organization.';
 
 -- Step 4, referral updates only: the referral exists for that organization and is visible to the
@@ -161,13 +161,13 @@ comment on function pilot_private.check_connection_anchor(text, jsonb) is
     'A connection''s anchor is an event of the same cycle and organization, visible to the caller (22023, code rule_violation).';
 
 -- Step 5: the services and organizations the payload names exist (all callers, backends too). The
--- pairs come from the registry; a field the payload leaves out names nothing.
-create function pilot_private.check_host_rows(kind text, payload jsonb) returns void
+-- pairs (column, 'service' | 'organization') come from the registry, passed in by the shared path;
+-- a field the payload leaves out names nothing.
+create function pilot_private.check_host_rows(kind text, payload jsonb, refs text[]) returns void
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    refs text[];
     i int;
 begin
     -- SPEC §14: the cycle, and a preference-fit event's cohort, are registered — checked here, before
@@ -183,7 +183,6 @@ begin
         raise exception using errcode = '23503',
             message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
     end if;
-    select k.host_refs into refs from pilot_private.kinds() k where k.kind = check_host_rows.kind;
     for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop
         continue when payload ->> refs[i] is null;
         if not pilot_private.host_row_exists(refs[i + 1], payload ->> refs[i]) then
@@ -194,7 +193,7 @@ begin
     end loop;
 end
 $$;
-comment on function pilot_private.check_host_rows(text, jsonb) is
+comment on function pilot_private.check_host_rows(text, jsonb, text[]) is
     'Recorder step 5 (SPEC §7, §14): the registered cycle and cohort, the services and organizations a payload names exist (23503 naming the field, never the value).';
 
 -- ---------------------------------------------------------------------------------------------
@@ -215,10 +214,11 @@ declare
     v jsonb;
     stored jsonb;
 begin
-    select pg_catalog.split_part(r.recorder, '(', 1) as recorder, r.table_name, r.org_column into k
+    -- the registry, read once per call
+    select pg_catalog.split_part(r.recorder, '(', 1) as recorder, r.table_name, r.org_column, r.host_refs into k
       from pilot_private.kinds() r where r.kind = v_kind;
     fn := k.recorder;
-    me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload);
+    me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload, k.org_column);
 
     -- The rate limit counts the calls of signed-in users (replays too); backend roles pass.
     if me is not null then
@@ -253,7 +253,7 @@ begin
     elsif v_kind = 'connection' then
         perform pilot_private.check_connection_anchor(fn, v_payload);
     end if;
-    perform pilot_private.check_host_rows(v_kind, v_payload);
+    perform pilot_private.check_host_rows(v_kind, v_payload, k.host_refs);
 
     -- The row: the server-set values (SPEC §7: id, created_at where the table has it and the payload
     -- does not carry it, created_by = the caller) and the defaults of optional fields, then the

@@ -91,7 +91,10 @@ comment on function pilot_private.kinds() is
 -- ---------------------------------------------------------------------------------------------
 -- 2. The recorders' shared path, then the thin public entries.
 
-create or replace function pilot_private.check_caller_and_payload(fn text, kind text, payload jsonb) returns uuid
+-- the shared path passes the registry row in: new signatures
+drop function pilot_private.check_caller_and_payload(text, text, jsonb);
+drop function pilot_private.check_host_rows(text, jsonb);
+create function pilot_private.check_caller_and_payload(fn text, kind text, payload jsonb, org_field text) returns uuid
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -100,7 +103,6 @@ declare
     backend boolean := pilot_private.is_backend();
     issues jsonb;
     n int;
-    org_field text;
     org uuid;
 begin
     -- 1. signed in
@@ -123,7 +125,6 @@ begin
     if backend then
         return me;
     end if;
-    select k.org_column into org_field from pilot_private.kinds() k where k.kind = check_caller_and_payload.kind;
     if org_field is null then
         if not pilot_private.is_admin() then
             raise exception using errcode = '42501',
@@ -143,7 +144,7 @@ begin
     return me;
 end
 $$;
-comment on function pilot_private.check_caller_and_payload(text, text, jsonb) is
+comment on function pilot_private.check_caller_and_payload(text, text, jsonb, text) is
     'Recorder steps 1-3 (SPEC §7): signed in, payload valid (22023 with the issue list), writer of the payload''s organization.';
 
 create function pilot_private.check_referral_update(fn text, referral_id uuid, payload jsonb) returns uuid
@@ -223,12 +224,11 @@ $$;
 comment on function pilot_private.check_connection_anchor(text, jsonb) is
     'A connection''s anchor is an event of the same cycle and organization, visible to the caller (22023, code rule_violation).';
 
-create or replace function pilot_private.check_host_rows(kind text, payload jsonb) returns void
+create function pilot_private.check_host_rows(kind text, payload jsonb, refs text[]) returns void
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    refs text[];
     i int;
 begin
     -- SPEC §14: the cycle, and a preference-fit event's cohort, are registered — checked here, before
@@ -244,7 +244,6 @@ begin
         raise exception using errcode = '23503',
             message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
     end if;
-    select k.host_refs into refs from pilot_private.kinds() k where k.kind = check_host_rows.kind;
     for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop
         continue when payload ->> refs[i] is null;
         if not pilot_private.host_row_exists(refs[i + 1], payload ->> refs[i]) then
@@ -255,7 +254,7 @@ begin
     end loop;
 end
 $$;
-comment on function pilot_private.check_host_rows(text, jsonb) is
+comment on function pilot_private.check_host_rows(text, jsonb, text[]) is
     'Recorder step 5 (SPEC §7, §14): the registered cycle and cohort, the services and organizations a payload names exist (23503 naming the field, never the value).';
 
 create function pilot_private.record_event(v_kind text, v_payload jsonb, v_referral_id uuid default null) returns jsonb
@@ -273,10 +272,11 @@ declare
     v jsonb;
     stored jsonb;
 begin
-    select pg_catalog.split_part(r.recorder, '(', 1) as recorder, r.table_name, r.org_column into k
+    -- the registry, read once per call
+    select pg_catalog.split_part(r.recorder, '(', 1) as recorder, r.table_name, r.org_column, r.host_refs into k
       from pilot_private.kinds() r where r.kind = v_kind;
     fn := k.recorder;
-    me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload);
+    me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload, k.org_column);
 
     -- The rate limit counts the calls of signed-in users (replays too); backend roles pass.
     if me is not null then
@@ -311,7 +311,7 @@ begin
     elsif v_kind = 'connection' then
         perform pilot_private.check_connection_anchor(fn, v_payload);
     end if;
-    perform pilot_private.check_host_rows(v_kind, v_payload);
+    perform pilot_private.check_host_rows(v_kind, v_payload, k.host_refs);
 
     -- The row: the server-set values (SPEC §7: id, created_at where the table has it and the payload
     -- does not carry it, created_by = the caller) and the defaults of optional fields, then the
@@ -1839,10 +1839,10 @@ declare
         'pilot_private.validate(text,jsonb)',
         'pilot_private.kinds()',
         'pilot_private.record_event(text,jsonb,uuid)',
-        'pilot_private.check_caller_and_payload(text,text,jsonb)',
+        'pilot_private.check_caller_and_payload(text,text,jsonb,text)',
         'pilot_private.check_referral_update(text,uuid,jsonb)',
         'pilot_private.check_connection_anchor(text,jsonb)',
-        'pilot_private.check_host_rows(text,jsonb)',
+        'pilot_private.check_host_rows(text,jsonb,text[])',
         'pilot_private.percentiles(bigint[],integer[])',
         'pilot_private.rate(bigint,bigint)',
         'pilot_private.scorecard_metrics(text,uuid,timestamp with time zone)',
