@@ -6,9 +6,10 @@
 -- made. No API role reads or writes the table: pilot_settings() reads it, pilot_configure()
 -- changes it (app admins and backend roles), and every change is audited (41_audit.sql).
 
--- Every setting, its default, type and bounds. retention.<table> exists for each pilot table of
--- the registry of the kinds (35_kinds.sql).
-create function pilot_private.setting_definitions()
+-- Every setting, its default, type and bounds — or only the one named by v_setting, without reading
+-- the registry unless it is a retention.<table>, which exists for each pilot table of the registry
+-- of the kinds (35_kinds.sql): the recorders read recorder_calls_per_minute on every call.
+create function pilot_private.setting_definitions(v_setting text default null)
 returns table (setting text, default_value text, value_type text, min_value text, max_value text, description text)
     language plpgsql immutable parallel safe
     set search_path = pg_catalog, pg_temp
@@ -21,14 +22,19 @@ begin
         ('recorder_calls_per_minute', '120', 'integer', '0', '1000000',
          'Recorder calls per signed-in user per clock minute, over all recorders; 0 = no limit.'),
         ('min_cell_size', '11', 'integer', '2', '1000',
-         'k of small-cell suppression; 0 (suppression off) only by a superuser or the extension''s owner.')) d
-    union all
-    select 'retention.' || t.table_name, null, 'interval', '1 day', null,
-           'How long rows of public.' || t.table_name || ' are kept (by their event time); none: forever.'
-      from (select distinct k.table_name from pilot_private.kinds() k where k.policy_shape <> 'registry') t;
+         'k of small-cell suppression; 0 (suppression off) only by a superuser or the extension''s owner.'))
+        d(name, dflt, kind, lo, hi, about)
+     where v_setting is null or d.name = v_setting;
+    if v_setting is null or v_setting like 'retention.%' then
+        return query
+            select 'retention.' || t.table_name, null::text, 'interval'::text, '1 day'::text, null::text,
+                   'How long rows of public.' || t.table_name || ' are kept (by their event time); none: forever.'
+              from (select distinct k.table_name from pilot_private.kinds() k where k.policy_shape <> 'registry') t
+             where v_setting is null or 'retention.' || t.table_name = v_setting;
+    end if;
 end
 $$;
-comment on function pilot_private.setting_definitions() is
+comment on function pilot_private.setting_definitions(text) is
     'Every setting of SPEC §10.1 with its default, type and bounds: the defaults live here, in code.';
 
 create table pilot_private.settings (
@@ -56,7 +62,7 @@ begin
     if found then
         return v;
     end if;
-    return (select d.default_value from pilot_private.setting_definitions() d where d.setting = p_setting);
+    return (select d.default_value from pilot_private.setting_definitions(p_setting) d);
 end
 $$;
 comment on function pilot_private.setting(text) is
@@ -90,7 +96,7 @@ declare
     iv interval;
     n bigint;
 begin
-    select * into d from pilot_private.setting_definitions() x where x.setting = p_setting;
+    select * into d from pilot_private.setting_definitions(p_setting) x;
     if not found then
         raise exception using errcode = '22023',
             message = pg_catalog.format('pilot_configure: unknown setting %s', pg_catalog.left(pg_catalog.quote_literal(p_setting), 120)),
@@ -140,7 +146,7 @@ create function pilot_private.store_setting(p_setting text, p_value text) return
 as $$
 declare
     old_value text := pilot_private.setting(p_setting);
-    default_value text := (select d.default_value from pilot_private.setting_definitions() d where d.setting = p_setting);
+    default_value text := (select d.default_value from pilot_private.setting_definitions(p_setting) d);
 begin
     if p_value is not distinct from default_value then
         delete from pilot_private.settings s where s.setting = p_setting;

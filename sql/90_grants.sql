@@ -28,7 +28,7 @@ declare
         'public.pilot_configure(text,text)',
         'pilot_private.acting_role()',
         'pilot_private.acting_is_backend()',
-        'pilot_private.setting_definitions()',
+        'pilot_private.setting_definitions(text)',
         'pilot_private.setting(text)',
         'pilot_private.read_settings()',
         'pilot_private.configure_setting(text,text)',
