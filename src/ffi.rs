@@ -306,7 +306,7 @@ c_function!(
             .collect();
         let primary: Vec<bool> = primary.iter().map(|p| p.unwrap_or(false)).collect();
         let k = k.and_then(|k| u64::try_from(k).ok()).unwrap_or(0);
-        suppression::complementary(k, &cells, &primary)
+        suppression::complementary(k, &cells, &primary, &mut interrupt)
             .into_datum()
             .expect("an array datum")
     }

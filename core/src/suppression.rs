@@ -65,11 +65,18 @@ fn quantities(cell: (u64, u64)) -> [u64; 3] {
 /// org_id) is suppressed too — among the cells where that quantity is not 0, since hiding a 0
 /// changes no sum. Every step suppresses one more cell, so at most `cells.len()` steps are taken.
 /// When no such cell is left, the suppressed cells' sum equals the total's quantity, which primary
-/// suppression judges on the total itself.
-pub fn complementary(k: u64, cells: &[(u64, u64)], primary: &[bool]) -> Vec<bool> {
+/// suppression judges on the total itself. Each step is O(cells); `interrupt` is called once per
+/// step (inside PostgreSQL, `check_for_interrupts!`: statement_timeout stops a huge table).
+pub fn complementary(
+    k: u64,
+    cells: &[(u64, u64)],
+    primary: &[bool],
+    interrupt: &mut dyn FnMut(),
+) -> Vec<bool> {
     assert_eq!(cells.len(), primary.len(), "one flag per cell");
     let mut hidden = primary.to_vec();
     'steps: loop {
+        interrupt();
         for q in 0..3 {
             let sum: u64 = (0..cells.len())
                 .filter(|&i| hidden[i])
@@ -158,7 +165,21 @@ mod tests {
             .collect();
         assert_eq!(primary, [true, false, false]);
         // The smallest shown numerator is the third's (15).
-        assert_eq!(complementary(11, &cells, &primary), [true, false, true]);
+        assert_eq!(
+            complementary(11, &cells, &primary, &mut || {}),
+            [true, false, true]
+        );
+    }
+
+    #[test]
+    fn the_interrupt_check_runs_once_per_step() {
+        let mut calls = 0;
+        let cells = [(3, 40), (20, 50), (15, 60)];
+        complementary(11, &cells, &[true, false, false], &mut || calls += 1);
+        assert_eq!(
+            calls, 2,
+            "one step hides a second cell, the next finds nothing to do"
+        );
     }
 
     #[test]
@@ -167,7 +188,7 @@ mod tests {
         let primary = [true, true, false, false];
         // Numerators 2 + 3 = 5: the smallest shown numerator (25, the fourth) joins them.
         assert_eq!(
-            complementary(11, &cells, &primary),
+            complementary(11, &cells, &primary, &mut || {}),
             [true, true, false, true]
         );
     }
@@ -176,7 +197,7 @@ mod tests {
     fn ties_go_to_the_lowest_org_id() {
         let cells = [(3, 40), (20, 50), (20, 50)];
         assert_eq!(
-            complementary(11, &cells, &[true, false, false]),
+            complementary(11, &cells, &[true, false, false], &mut || {}),
             [true, true, false]
         );
     }
@@ -185,7 +206,7 @@ mod tests {
     fn nothing_to_do_when_the_suppressed_sum_is_large() {
         let cells = [(3, 40), (9, 40), (20, 50)];
         assert_eq!(
-            complementary(11, &cells, &[true, true, false]),
+            complementary(11, &cells, &[true, true, false], &mut || {}),
             [true, true, false]
         );
     }
@@ -208,7 +229,7 @@ mod tests {
         #[test]
         fn nothing_small_is_recoverable_by_subtraction((k, cells) in table()) {
             let primary: Vec<bool> = cells.iter().map(|&(n, d)| suppressed(k, Rule::Rate, Some(n), d)).collect();
-            let hidden = complementary(k, &cells, &primary);
+            let hidden = complementary(k, &cells, &primary, &mut || {});
             let total = cells.iter().fold((0, 0), |(n, d), &(a, b)| (n + a, d + b));
             for q in 0..3 {
                 let sum: u64 = (0..cells.len()).filter(|&i| hidden[i]).map(|i| quantities(cells[i])[q]).sum();
@@ -232,7 +253,7 @@ mod tests {
         #[test]
         fn nothing_beyond_what_the_rule_requires((k, cells) in table()) {
             let primary: Vec<bool> = cells.iter().map(|&(n, d)| suppressed(k, Rule::Rate, Some(n), d)).collect();
-            let hidden = complementary(k, &cells, &primary);
+            let hidden = complementary(k, &cells, &primary, &mut || {});
             for i in 0..cells.len() {
                 prop_assert!(!primary[i] || hidden[i]);
             }
@@ -270,7 +291,7 @@ mod tests {
         #[test]
         fn it_terminates((k, cells) in table(), flags in prop::collection::vec(any::<bool>(), 8)) {
             let primary: Vec<bool> = flags[..cells.len()].to_vec();
-            let hidden = complementary(k, &cells, &primary);
+            let hidden = complementary(k, &cells, &primary, &mut || {});
             prop_assert_eq!(hidden.len(), cells.len());
         }
     }
