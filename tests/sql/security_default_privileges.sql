@@ -11,7 +11,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 
-select plan(34);
+select plan(35);
 select is((select string_agg(r, ', ' order by r) from unnest(array['anon', 'authenticated', 'service_role']) r
             where has_table_privilege(r, 'public.services', 'trigger')),
           'anon, authenticated, service_role', 'the fixture is as Supabase leaves it: API roles hold TRIGGER on public.services');

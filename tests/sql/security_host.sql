@@ -8,6 +8,6 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 
-select plan(20);
+select plan(21);
 \i tests/sql/include/security_attacks.sql
 select * from finish();

@@ -13,7 +13,7 @@ insert into app_admins (user_id) values ('11111111-1111-4111-8111-111111111111')
 insert into organization_members (organization_id, user_id, role)
      values ('a0000000-0000-4000-8000-00000000000a', '22222222-2222-4222-8222-222222222222', 'editor');
 
-select plan(25);
+select plan(26);
 \i tests/sql/include/security_attacks.sql
 
 -- The host functions the bootstrap created: pg_temp last, is_admin() SECURITY INVOKER.

@@ -2,7 +2,7 @@
 -- authenticator login or a dashboard user can do), with claims it sets itself. Shared by
 -- security_vanilla.sql, security_host.sql and security_default_privileges.sql. Expects the host
 -- rows of organization A (a000…), service svc-shelter, admin 1111…, editor 2222… of A.
--- 20 tests.
+-- 21 tests.
 --
 -- The trap: in pg_temp, domains named uuid, text, jsonb, boolean and timestamptz whose CHECK calls
 -- the attacker's function, and temporary tables named like the host and pilot relations. The
@@ -89,6 +89,15 @@ select pg_temp.attempt('recompute: editor', :'editor', $q$select public.pilot_re
 select pg_temp.attempt('bulk update: admin', :'admin', $q$select * from public.bulk_update_service_status(array['svc-shelter'], 'L2')$q$);
 select pg_temp.attempt('bulk update: outsider', :'nobody', $q$select * from public.bulk_update_service_status(array['svc-shelter'], 'L0')$q$);
 select pg_temp.attempt('validate', :'nobody', $q$select public.pilot_validate('service_scope', '{"notes": 1}'), public.pilot_disallowed_key_paths('{"a": {"notes": 1}}')$q$);
+-- 0.3.0's entry points and their SECURITY DEFINER parts, under the same trap.
+select pg_temp.attempt('new: configure', :'admin', $q$select public.pilot_configure('min_cell_size', '12')$q$);
+select pg_temp.attempt('new: settings', :'editor', $q$select pg_catalog.count(*) from public.pilot_settings()$q$);
+select pg_temp.attempt('new: retention', :'admin', $q$select pg_catalog.count(*) from public.pilot_apply_retention()$q$);
+select pg_temp.attempt('new: cycle scorecard', :'admin', $q$select public.pilot_cycle_scorecard('sec-1')$q$);
+select pg_temp.attempt('new: history', :'editor', $q$select pg_catalog.count(*) from public.pilot_metric_history('sec-1', 'a0000000-0000-4000-8000-00000000000a')$q$);
+select pg_temp.attempt('new: register cycle', :'admin', $q$select public.pilot_register_cycle('{"id": "sec-2", "starts_on": "2026-01-01", "ends_on": "2026-12-31"}')$q$);
+select pg_temp.attempt('new: keyed recorder', :'editor', $q$select pg_catalog.set_config('request.headers', '{"idempotency-key": "sec-k"}', true),
+    public.pilot_record_service_scope('{"pilot_cycle_id": "sec-1", "org_id": "a0000000-0000-4000-8000-00000000000a", "service_id": "svc-shelter", "sla_tier": "crisis"}')$q$);
 set attack.armed = off;
 reset role;
 
@@ -110,6 +119,9 @@ select is((select result from pg_temp.outcome where label = 'bulk update: admin'
 select is((select result from pg_temp.outcome where label = 'bulk update: outsider'), '42501',
           'bulk update: a temporary app_admins naming the outsider grants nothing (42501)');
 select is((select result from pg_temp.outcome where label = 'validate'), 'ok', 'validation functions');
+select is((select string_agg(label || ': ' || result, ', ' order by label) from pg_temp.outcome where label like 'new:%'),
+          'new: configure: ok, new: cycle scorecard: ok, new: history: ok, new: keyed recorder: ok, new: register cycle: ok, new: retention: ok, new: settings: ok',
+          '0.3.0''s entry points (settings, retention, cycle scorecard, history, registration, idempotency keys) ran under the trap');
 select is((select count(*)::int from public.pilot_contact_attempt_events where pilot_cycle_id = 'sec-1'), 1,
           'exactly the editor''s attempt was stored');
 select is((select count(*)::int from public.pilot_metric_snapshots where pilot_cycle_id = 'sec-1'), 9,
