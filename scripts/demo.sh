@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: build and install the extension, start a throwaway
-# PostgreSQL 15 cluster, create a database, CREATE EXTENSION pilot_guardrails, bootstrap the host
-# contract, and show what was installed and how the privacy guard answers.
-# Stops and removes its cluster at the end unless --keep is given.
+# PostgreSQL cluster (15; `--pg 18` for PostgreSQL 18), create a database, CREATE EXTENSION
+# pilot_guardrails, bootstrap the host contract, and show what was installed and how the privacy
+# guard answers. Stops and removes its cluster at the end unless --keep is given.
+#   ./scripts/demo.sh [--pg 15|18] [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 KEEP=0
-[ "${1:-}" = "--keep" ] && KEEP=1
+MAJOR=15
+while [ $# -gt 0 ]; do
+    case $1 in
+        --keep) KEEP=1 ;;
+        --pg) MAJOR=${2:?--pg needs a major: ${PG_MAJORS[*]}}; shift ;;
+        *) echo "usage: $0 [--pg ${PG_MAJORS[*]// /|}] [--keep]" >&2; exit 2 ;;
+    esac
+    shift
+done
+pg_home "$MAJOR" >/dev/null
 
 scripts/setup.sh
-echo "== building and installing pilot_guardrails (release), and the PostgREST replay client"
+use_pg "$MAJOR"
+echo "== building and installing pilot_guardrails (release) into PostgreSQL $MAJOR, and the PostgREST replay client"
 install_extension --release
 cargo build --quiet --example postgrest_replay
 cluster_start demo
@@ -74,7 +85,7 @@ done
 
 if [ "$KEEP" = 1 ]; then
     echo
-    echo "cluster kept: psql -h $PGHOST -p $PGPORT -U postgres pilot_demo   (stop: pg_ctl -D $CLUSTER_DIR/data stop)"
+    echo "cluster kept: psql -h $PGHOST -p $PGPORT -U postgres pilot_demo   (stop: sudo -u postgres $PG_BIN/pg_ctl -D $CLUSTER_DIR/data stop)"
 fi
 echo
 echo "demo finished"

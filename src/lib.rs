@@ -20,6 +20,18 @@ mod pg_tests;
 
 ::pgrx::pg_module_magic!();
 
+/// Loaded into a backend: no Rust backtrace may ever reach a client. pgrx's panic hook captures
+/// one (`std::backtrace::Backtrace::capture`) for every PostgreSQL error that unwinds through Rust —
+/// `statement_timeout` firing in a walk's interrupt check is one — and puts it in the error's
+/// DETAIL whenever the server runs with `RUST_BACKTRACE` set. `RUST_LIB_BACKTRACE=0` takes
+/// precedence over `RUST_BACKTRACE` for library captures only (panic messages in the server log
+/// keep theirs), and the standard library reads it at the first capture in this process.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    // A backend is single-threaded, and nothing else reads the environment while this runs.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Install script: the hand-written SQL, one concern per file, in dependency order. These files
 // describe the current version; released versions are frozen in sql/releases/, and an installed

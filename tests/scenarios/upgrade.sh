@@ -11,10 +11,15 @@ releases=$(ls sql/releases/ | sed -n 's/^pilot_guardrails--\([0-9.]*\)\.sql$/\1/
 dbs=""
 trap 'rm -f "$extdir"/pilot_guardrails--*--9.9.9-broken.sql; for d in $dbs up_new up_broken; do dropdb --if-exists "$d" >/dev/null 2>&1; done' EXIT
 
-# The frozen release scripts, installed the way a user of each release had them (cargo-pgrx only
-# copies upgrade scripts, so the test installs the frozen full scripts itself).
+# What is installed (the package, the tarball, or scripts/lib.sh's install_extension) carries
+# every frozen release script unchanged and every upgrade script, so a user of any release can
+# install it or update from it.
 for v in $releases; do
-    install -m 644 "sql/releases/pilot_guardrails--$v.sql" "$extdir/pilot_guardrails--$v.sql"
+    tap_ok $(cmp -s "sql/releases/pilot_guardrails--$v.sql" "$extdir/pilot_guardrails--$v.sql"; echo $?) \
+        "the installed files carry the frozen $v script, byte for byte"
+done
+for f in sql/pilot_guardrails--*--*.sql; do
+    tap_ok $(cmp -s "$f" "$extdir/$(basename "$f")"; echo $?) "the installed files carry $(basename "$f")"
 done
 
 prepare() { # <db> <version>

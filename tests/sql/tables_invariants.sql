@@ -144,8 +144,10 @@ select throws_ok($$insert into pilot_connection_events (pilot_cycle_id, org_id, 
 select throws_ok($$insert into pilot_connection_events (pilot_cycle_id, org_id, service_id, connected_at, contact_attempt_event_id)
                    values ('c1', 'a0000000-0000-4000-8000-00000000000a', 'svc-1', now(), gen_random_uuid())$$, '23503', null,
                  'connection: the anchor exists (foreign key)');
-select throws_ok($$delete from pilot_contact_attempt_events where id = 'c0000000-0000-4000-8000-000000000002'$$, '23503', null,
-                 'connection: an anchor with connections cannot be deleted first (ON DELETE RESTRICT)');
+-- PostgreSQL 18 reports a RESTRICT refusal as 23001 restrict_violation; 15-17 as 23503.
+select throws_ok($$delete from pilot_contact_attempt_events where id = 'c0000000-0000-4000-8000-000000000002'$$,
+                 case when current_setting('server_version_num')::int >= 180000 then '23001' else '23503' end, null,
+                 'connection: an anchor with connections cannot be deleted first (ON DELETE RESTRICT: 23503; 23001 on 18)');
 -- The anchor is of the same cycle and organization, for direct writes too (composite foreign keys).
 select throws_ok($$insert into pilot_connection_events (pilot_cycle_id, org_id, service_id, connected_at, contact_attempt_event_id)
                    values ('cycle-other', 'a0000000-0000-4000-8000-00000000000a', 'svc-shelter', now(), 'c0000000-0000-4000-8000-000000000002')$$,
