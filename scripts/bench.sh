@@ -34,7 +34,7 @@ export PGDATABASE=bench
     psql_q -c "select pilot_configure('recorder_calls_per_minute', '0')"
     psql_q -f scripts/demo/seed.sql
     psql_q -c "insert into pilot_cycles (id, starts_on, ends_on)
-               select c, '2026-01-01', '2026-12-31' from unnest(array['bench-record', 'bench-insert', 'bench-server']) c"
+               select c, '2026-01-01', '2026-12-31' from unnest(array['bench-record', 'bench-insert', 'bench-server', 'bench-table']) c"
     psql_q -c "insert into services (id, name) select 'svc-' || s, 'S' from generate_series(0, 499) s"
     psql_q -f bench/functions.sql -f bench/plpgsql_validator.sql -f bench/corpus.sql -f bench/scorecard_data.sql
     # the event tables, from the registry of the kinds (sql/35_kinds.sql)

@@ -83,6 +83,23 @@ for org in a0000000-0000-4000-8000-00000000000a b0000000-0000-4000-8000-00000000
           order by g.key = 'passed_all', g.key"
 done
 
+echo
+echo "== the scorecard as a page (pilot_scorecard_page), as a member of each organization sees it"
+pages=$(mktemp -d /var/tmp/pilot_guardrails-demo-pages.XXXXXX)
+chmod 755 "$pages"
+for member in a0000000-0000-4000-8000-00000000000a:22222222-2222-4222-8222-222222222222 \
+              b0000000-0000-4000-8000-00000000000b:44444444-4444-4444-8444-444444444444; do
+    org=${member%%:*}; sub=${member#*:}
+    psql -X -q -At -v ON_ERROR_STOP=1 -o "$pages/scorecard-$org.html" <<SQL
+begin;
+select set_config('request.jwt.claims', '{"role": "authenticated", "sub": "$sub"}', true) \g /dev/null
+set local role authenticated;
+select pilot_scorecard_page('cycle-2026-q2', '$org', '2026-06-30T00:00:00Z', 0.45, 7200);
+commit;
+SQL
+    echo "page of $org: $pages/scorecard-$org.html ($(wc -c < "$pages/scorecard-$org.html") bytes; open it in a browser)"
+done
+
 if [ "$KEEP" = 1 ]; then
     echo
     echo "cluster kept: psql -h $PGHOST -p $PGPORT -U postgres pilot_demo   (stop: sudo -u postgres $PG_BIN/pg_ctl -D $CLUSTER_DIR/data stop)"

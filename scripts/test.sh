@@ -25,6 +25,8 @@ PASSED=0
 FAILED=0
 LOG_DIR=$(mktemp -d /var/tmp/pilot_guardrails-testlogs.XXXXXX)
 PGRX_DATA_PARENT=$(mktemp -d /var/tmp/pilot_guardrails-pgrx.XXXXXX)
+# What a person looks at, kept after the run: the scorecard page, its DOM, a screenshot.
+ARTIFACTS=/var/tmp/pilot_guardrails-artifacts
 # cargo pgrx test runs its instance in $PGRX_DATA_PARENT/data/<major>-<pid>; an interrupted run
 # can leave it up. Stop whatever is there before removing the data.
 stop_pgrx_instances() {
@@ -156,8 +158,11 @@ run_layers() {
     # The replay tests make many calls as one user within a minute: the rate limit is off here,
     # and the rate-limit test sets the limit it means.
     psql_q -d replay -c "select pilot_configure('recorder_calls_per_minute', '0')" >/dev/null
+    # The page's tests (SPEC §13) keep the page, its DOM and a screenshot in $ARTIFACTS/pg<major>.
+    rm -rf "$ARTIFACTS/pg$major"
     PILOT_REPLAY_DSN="host=127.0.0.1 port=$PGPORT user=authenticator dbname=replay" \
     PILOT_ADMIN_DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=replay" \
+    PILOT_ARTIFACTS="$ARTIFACTS/pg$major" PILOT_VNU_JAR="$VNU_JAR" PILOT_CHROMIUM="$CHROMIUM" \
         cargo test --test postgrest_replay -- --test-threads=1 >"$LOG_DIR/$major-replay.log" 2>&1 || true
     count_cargo "$LOG_DIR/$major-replay.log"
     grep -E '^test result:|FAILED|panicked' "$LOG_DIR/$major-replay.log" | sed 's/^/   /' || true
@@ -225,6 +230,7 @@ tally_end 18
 for major in "${PG_MAJORS[@]}"; do
     echo "   PostgreSQL $major: ${MAJOR_PASSED[$major]:-0} passed, ${MAJOR_FAILED[$major]:-0} failed"
 done
+echo "   the scorecard page, its DOM and screenshot: $ARTIFACTS/pg<major>/"
 echo "   elapsed: $((SECONDS / 60)) min $((SECONDS % 60)) s"
 if [ "$FAILED" -gt 0 ]; then echo "logs kept in $LOG_DIR"; else rm -rf "$LOG_DIR"; fi
 echo "$PASSED passed, $FAILED failed"

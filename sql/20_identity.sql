@@ -69,6 +69,17 @@ $$;
 comment on function pilot_private.raise_storage_missing(text) is
     'Raises SQLSTATE PT501 (PostgREST: 501) naming a missing table, column or function.';
 
+-- What is missing or wrong in a host table a helper reads (core/src/host.rs), from the syscaches:
+-- the helpers check before their query and raise PT501 with it, instead of catching the error in
+-- an exception block (a subtransaction on every call). A table dropped while a call runs can still
+-- answer PostgreSQL's own error.
+create function pilot_private.host_storage_problem(table_name text) returns text
+    language c stable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_host_storage_problem';
+comment on function pilot_private.host_storage_problem(text) is
+    'What is missing or wrong in public.<table_name> (a host table the helpers read: app_admins, organization_members, services, organizations), or null.';
+
 -- Is the caller an app admin (a row in public.app_admins)? The claims alone never make an admin.
 create function pilot_private.is_admin() returns boolean
     language plpgsql stable
@@ -81,10 +92,10 @@ begin
     if me is null then
         return false;
     end if;
+    if pilot_private.host_storage_problem('app_admins') is not null then
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('app_admins'));
+    end if;
     return exists (select 1 from public.app_admins a where a.user_id = me);
-exception
-    when undefined_table or undefined_column or undefined_function then
-        perform pilot_private.raise_storage_missing(sqlerrm);
 end
 $$;
 comment on function pilot_private.is_admin() is
@@ -104,15 +115,15 @@ begin
     if me is null then
         return '{}';
     end if;
+    if pilot_private.host_storage_problem('organization_members') is not null then
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organization_members'));
+    end if;
     select coalesce(pg_catalog.array_agg(m.organization_id), '{}')
       into orgs
       from public.organization_members m
      where m.user_id = me
        and (not writers_only or m.role in ('owner', 'admin', 'editor'));
     return orgs;
-exception
-    when undefined_table or undefined_column or undefined_function then
-        perform pilot_private.raise_storage_missing(sqlerrm);
 end
 $$;
 comment on function pilot_private.member_orgs(boolean) is
@@ -126,14 +137,17 @@ create function pilot_private.host_row_exists(kind text, id text) returns boolea
 as $$
 begin
     if kind = 'service' then
+        if pilot_private.host_storage_problem('services') is not null then
+            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('services'));
+        end if;
         return exists (select 1 from public.services s where s.id = host_row_exists.id);
     elsif kind = 'organization' then
+        if pilot_private.host_storage_problem('organizations') is not null then
+            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
+        end if;
         return exists (select 1 from public.organizations o where o.id = host_row_exists.id::uuid);
     end if;
     raise exception using errcode = '22023', message = 'host_row_exists: unknown kind';
-exception
-    when undefined_table or undefined_column or undefined_function then
-        perform pilot_private.raise_storage_missing(sqlerrm);
 end
 $$;
 comment on function pilot_private.host_row_exists(text, text) is

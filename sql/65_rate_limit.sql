@@ -40,9 +40,18 @@ begin
     if lim = 0 then
         return;
     end if;
-    select coalesce(pg_catalog.sum(c.calls), 0) into n
-      from pilot_private.rate_counters c where c.user_id = me and c.minute = m;
-    if n >= lim then
+    -- One statement: count this call in this backend's row, and add the other backends' calls of
+    -- this user in this minute. Over the limit, the error rolls the count back with everything else.
+    with mine as (
+        insert into pilot_private.rate_counters as c (user_id, minute, backend, calls)
+        values (me, m, pg_catalog.pg_backend_pid(), 1)
+            on conflict on constraint rate_counters_shard do update set calls = c.calls + 1
+        returning c.calls)
+    select (select mine.calls from mine)
+           + coalesce((select pg_catalog.sum(c.calls) from pilot_private.rate_counters c
+                        where c.user_id = me and c.minute = m and c.backend <> pg_catalog.pg_backend_pid()), 0)
+      into n;
+    if n > lim then
         raise sqlstate 'PGRST' using
             message = pg_catalog.jsonb_build_object(
                 'code', 'PT429',
@@ -53,9 +62,6 @@ begin
                 'headers', pg_catalog.jsonb_build_object('Retry-After', greatest(1, least(60,
                     pg_catalog.ceil(pg_catalog.date_part('epoch', m + interval '1 minute' - pg_catalog.now()))::int))::text))::text;
     end if;
-    insert into pilot_private.rate_counters as c (user_id, minute, backend, calls)
-    values (me, m, pg_catalog.pg_backend_pid(), 1)
-        on conflict on constraint rate_counters_shard do update set calls = c.calls + 1;
 end
 $$;
 comment on function pilot_private.count_recorder_call() is

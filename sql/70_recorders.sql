@@ -160,11 +160,16 @@ $$;
 comment on function pilot_private.check_connection_anchor(text, jsonb) is
     'A connection''s anchor is an event of the same cycle and organization, visible to the caller (22023, code rule_violation).';
 
--- Step 5: the services and organizations the payload names exist (all callers, backends too). The
--- pairs (column, 'service' | 'organization') come from the registry, passed in by the shared path;
--- a field the payload leaves out names nothing.
+-- Step 5: the services and organizations the payload names exist. The pairs (column, 'service' |
+-- 'organization') come from the registry, passed in by the shared path; a field the payload leaves
+-- out names nothing. Each lookup once per call: for the roles row-level security applies to, the
+-- table's host-row trigger (40_tables.sql) makes the same check with the same 23503 in the same
+-- statement, before anything is written, so this checks them for backend roles only (whom the
+-- trigger trusts). SECURITY DEFINER so that the registered-cycle check reads pilot_cycles without
+-- its row-level security (the caller, a writer, may read every cycle anyway).
 create function pilot_private.check_host_rows(kind text, payload jsonb, refs text[]) returns void
     language plpgsql stable
+    security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -183,6 +188,9 @@ begin
         raise exception using errcode = '23503',
             message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
     end if;
+    if not pilot_private.acting_is_backend() then
+        return;
+    end if;
     for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop
         continue when payload ->> refs[i] is null;
         if not pilot_private.host_row_exists(refs[i + 1], payload ->> refs[i]) then
@@ -194,7 +202,7 @@ begin
 end
 $$;
 comment on function pilot_private.check_host_rows(text, jsonb, text[]) is
-    'Recorder step 5 (SPEC §7, §14): the registered cycle and cohort, the services and organizations a payload names exist (23503 naming the field, never the value).';
+    'Recorder step 5 (SPEC §7, §14): the registered cycle and cohort, and for backend roles the services and organizations a payload names (the host-row trigger checks them for everyone else), exist (23503 naming the field, never the value).';
 
 -- ---------------------------------------------------------------------------------------------
 -- The shared path of every recorder: steps 1–5, then one write, the stored row as jsonb.
@@ -218,6 +226,14 @@ begin
     select pg_catalog.split_part(r.recorder, '(', 1) as recorder, r.table_name, r.org_column, r.host_refs into k
       from pilot_private.kinds() r where r.kind = v_kind;
     fn := k.recorder;
+    -- Storage first, without an exception block (no subtransaction on the success path): the
+    -- pilot tables this call reads or writes.
+    if pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(k.table_name)) is null then
+        perform pilot_private.raise_storage_missing(pg_catalog.format('relation "public.%s" does not exist', k.table_name));
+    end if;
+    if v_kind <> 'cycle' and pg_catalog.to_regclass('public.pilot_cycles') is null then
+        perform pilot_private.raise_storage_missing('relation "public.pilot_cycles" does not exist');
+    end if;
     me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload, k.org_column);
 
     -- The rate limit counts the calls of signed-in users (replays too); backend roles pass.
@@ -318,9 +334,6 @@ begin
         returning pg_catalog.to_jsonb(t.*) into stored;
     end case;
     return stored;
-exception
-    when undefined_table or undefined_column or undefined_function then
-        perform pilot_private.raise_storage_missing(sqlerrm);
 end
 $$;
 comment on function pilot_private.record_event(text, jsonb, uuid) is

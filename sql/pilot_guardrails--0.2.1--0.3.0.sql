@@ -226,6 +226,7 @@ comment on function pilot_private.check_connection_anchor(text, jsonb) is
 
 create function pilot_private.check_host_rows(kind text, payload jsonb, refs text[]) returns void
     language plpgsql stable
+    security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -244,6 +245,9 @@ begin
         raise exception using errcode = '23503',
             message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
     end if;
+    if not pilot_private.acting_is_backend() then
+        return;
+    end if;
     for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop
         continue when payload ->> refs[i] is null;
         if not pilot_private.host_row_exists(refs[i + 1], payload ->> refs[i]) then
@@ -255,7 +259,7 @@ begin
 end
 $$;
 comment on function pilot_private.check_host_rows(text, jsonb, text[]) is
-    'Recorder step 5 (SPEC §7, §14): the registered cycle and cohort, the services and organizations a payload names exist (23503 naming the field, never the value).';
+    'Recorder step 5 (SPEC §7, §14): the registered cycle and cohort, and for backend roles the services and organizations a payload names (the host-row trigger checks them for everyone else), exist (23503 naming the field, never the value).';
 
 create function pilot_private.record_event(v_kind text, v_payload jsonb, v_referral_id uuid default null) returns jsonb
     language plpgsql volatile
@@ -276,6 +280,14 @@ begin
     select pg_catalog.split_part(r.recorder, '(', 1) as recorder, r.table_name, r.org_column, r.host_refs into k
       from pilot_private.kinds() r where r.kind = v_kind;
     fn := k.recorder;
+    -- Storage first, without an exception block (no subtransaction on the success path): the
+    -- pilot tables this call reads or writes.
+    if pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(k.table_name)) is null then
+        perform pilot_private.raise_storage_missing(pg_catalog.format('relation "public.%s" does not exist', k.table_name));
+    end if;
+    if v_kind <> 'cycle' and pg_catalog.to_regclass('public.pilot_cycles') is null then
+        perform pilot_private.raise_storage_missing('relation "public.pilot_cycles" does not exist');
+    end if;
     me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload, k.org_column);
 
     -- The rate limit counts the calls of signed-in users (replays too); backend roles pass.
@@ -376,9 +388,6 @@ begin
         returning pg_catalog.to_jsonb(t.*) into stored;
     end case;
     return stored;
-exception
-    when undefined_table or undefined_column or undefined_function then
-        perform pilot_private.raise_storage_missing(sqlerrm);
 end
 $$;
 comment on function pilot_private.record_event(text, jsonb, uuid) is
@@ -871,9 +880,18 @@ begin
     if lim = 0 then
         return;
     end if;
-    select coalesce(pg_catalog.sum(c.calls), 0) into n
-      from pilot_private.rate_counters c where c.user_id = me and c.minute = m;
-    if n >= lim then
+    -- One statement: count this call in this backend's row, and add the other backends' calls of
+    -- this user in this minute. Over the limit, the error rolls the count back with everything else.
+    with mine as (
+        insert into pilot_private.rate_counters as c (user_id, minute, backend, calls)
+        values (me, m, pg_catalog.pg_backend_pid(), 1)
+            on conflict on constraint rate_counters_shard do update set calls = c.calls + 1
+        returning c.calls)
+    select (select mine.calls from mine)
+           + coalesce((select pg_catalog.sum(c.calls) from pilot_private.rate_counters c
+                        where c.user_id = me and c.minute = m and c.backend <> pg_catalog.pg_backend_pid()), 0)
+      into n;
+    if n > lim then
         raise sqlstate 'PGRST' using
             message = pg_catalog.jsonb_build_object(
                 'code', 'PT429',
@@ -884,9 +902,6 @@ begin
                 'headers', pg_catalog.jsonb_build_object('Retry-After', greatest(1, least(60,
                     pg_catalog.ceil(pg_catalog.date_part('epoch', m + interval '1 minute' - pg_catalog.now()))::int))::text))::text;
     end if;
-    insert into pilot_private.rate_counters as c (user_id, minute, backend, calls)
-    values (me, m, pg_catalog.pg_backend_pid(), 1)
-        on conflict on constraint rate_counters_shard do update set calls = c.calls + 1;
 end
 $$;
 comment on function pilot_private.count_recorder_call() is
@@ -1815,6 +1830,9 @@ declare
         'public.bulk_update_service_status(text[],text,boolean,uuid)',
         'public.pilot_scorecard(text,uuid,timestamp with time zone,numeric,numeric)',
         'public.pilot_metric_history(text,uuid)',
+        'public.pilot_scorecard_page(text,uuid,timestamp with time zone,numeric,numeric)',
+        'pilot_private.render_scorecard_page(text,text,text,integer)',
+        'pilot_private.organization_name(uuid)',
         'public.pilot_settings()',
         'public.pilot_configure(text,text)',
         'pilot_private.acting_role()',
@@ -2239,6 +2257,168 @@ $$;
 comment on function public.pilot_verify() is
 $$Read-only verification of the installed pilot objects, one row per check.
 Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), no write policy on snapshots, the append-only audit trail, the stored settings, the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part, grants), the search path pg_catalog, pg_temp on every function, the privileges of PUBLIC, anon, authenticated and service_role (exactly the matrix), triggers the extension did not create on pilot tables, TRIGGER privilege and untrusted triggers on public.services, and the drop guard. For database owners and service_role.$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- 9b. The scorecard as a page (SPEC §13): sql/82_scorecard_page.sql.
+
+-- The scorecard as a page (SPEC §13). PostgREST (v12+) serves a function that returns a domain
+-- named after a media type with that Content-Type when the request's Accept asks for it: GET
+-- /rpc/pilot_scorecard_page?… with `Accept: text/html`. The domain lives in pilot_private so that
+-- it cannot clash with a host's own "text/html" domain (PostgREST matches the name, not the
+-- schema). The page is drawn by Rust (core/src/page.rs) from exactly what pilot_scorecard and
+-- pilot_metric_history return to this caller: same access, same order of checks, same
+-- suppression.
+
+create domain pilot_private."text/html" as text;
+comment on domain pilot_private."text/html" is
+    'text/html: a function returning it is a PostgREST media type handler (Content-Type: text/html when Accept asks for it).';
+
+create function pilot_private.render_scorecard_page(card text, history text, organization text, min_cell_size integer)
+returns text
+    language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_render_scorecard_page';
+comment on function pilot_private.render_scorecard_page(text, text, text, integer) is
+    'The scorecard page (SPEC §13), one self-contained HTML5 document, from pilot_scorecard''s JSON and the history rows [[metric_id, epoch, value, suppressed], …]; every text HTML-escaped (core/src/page.rs).';
+
+-- The organization's name for the page's heading, for those who may read its scorecard. SECURITY
+-- DEFINER because the host's own policies on organizations may hide the row from its members;
+-- the caller is checked here again (acting identity, as SECURITY DEFINER code must).
+create function pilot_private.organization_name(org_id uuid) returns text
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not pilot_private.acting_is_backend() then
+        if pilot_private.uid() is null then
+            raise exception using errcode = '42501', message = 'pilot_scorecard_page: not signed in (no user id in request.jwt.claims)';
+        end if;
+        if not ($1 = any (pilot_private.member_orgs(false)) or pilot_private.is_admin()) then
+            raise exception using errcode = '42501',
+                message = 'pilot_scorecard_page: not allowed: the caller is not a member of the organization';
+        end if;
+    end if;
+    if pg_catalog.to_regclass('public.organizations') is null then
+        perform pilot_private.raise_storage_missing('relation "public.organizations" does not exist');
+    end if;
+    return (select o.name::text from public.organizations o where o.id = $1);
+end
+$$;
+comment on function pilot_private.organization_name(uuid) is
+    'The name of an organization whose scorecard the caller may read (members, admins, backend roles); 42501 otherwise.';
+
+create function public.pilot_scorecard_page(
+    pilot_cycle_id text,
+    org_id uuid,
+    as_of timestamptz default now(),
+    baseline_failed_contact_rate numeric default null,
+    baseline_p50_seconds_to_connection numeric default null
+) returns pilot_private."text/html"
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    -- pilot_scorecard's access check, validation and suppression, first and unchanged
+    card constant jsonb := public.pilot_scorecard($1, $2, $3, $4, $5);
+    history jsonb;
+    headers jsonb := '[{"Content-Security-Policy": "default-src ''none''; style-src ''unsafe-inline''"},
+                       {"X-Content-Type-Options": "nosniff"},
+                       {"Cache-Control": "private, no-store"}]';
+begin
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
+               h.metric_id, pg_catalog.date_part('epoch', h.calculated_at), h.metric_value, h.suppressed)), '[]')
+      into history
+      from public.pilot_metric_history($1, $2) h;
+    -- PostgREST sends these headers with the response; earlier ones (a pre-request function's) stay.
+    if pg_catalog.current_setting('response.headers', true) <> '' then
+        headers := pg_catalog.current_setting('response.headers', true)::jsonb || headers;
+    end if;
+    perform pg_catalog.set_config('response.headers', headers::text, true);
+    return pilot_private.render_scorecard_page(card::text, history::text,
+                                               coalesce(pilot_private.organization_name($2), ''),
+                                               pilot_private.cell_size(pilot_private.is_backend()));
+end
+$$;
+comment on function public.pilot_scorecard_page(text, uuid, timestamptz, numeric, numeric) is
+$$The scorecard as a page (SPEC §13): one self-contained HTML5 document (inline CSS and SVG, no script, no external resource).
+GET /rpc/pilot_scorecard_page?pilot_cycle_id=…&org_id=… with Accept: text/html answers Content-Type: text/html and a Content-Security-Policy header. The nine metrics as cards (rates as percentages, seconds as h/min, numerator of denominator, "suppressed: fewer than k" for small cells), the Gate 1 checklist (pass / fail / insufficient data) when both baselines are given, and a line chart of each metric's snapshot history. Same access, checks and suppression as pilot_scorecard (401/403 otherwise). STABLE: callable with GET. A browser navigation sends no token: fetch it with the user's token and show it (iframe srcdoc).$$;
+
+create or replace function pilot_private.host_storage_problem(table_name text) returns text
+    language c stable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_host_storage_problem';
+comment on function pilot_private.host_storage_problem(text) is
+    'What is missing or wrong in public.<table_name> (a host table the helpers read: app_admins, organization_members, services, organizations), or null.';
+
+create or replace function pilot_private.is_admin() returns boolean
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me uuid := pilot_private.uid();
+begin
+    if me is null then
+        return false;
+    end if;
+    if pilot_private.host_storage_problem('app_admins') is not null then
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('app_admins'));
+    end if;
+    return exists (select 1 from public.app_admins a where a.user_id = me);
+end
+$$;
+comment on function pilot_private.is_admin() is
+    'True when the caller''s uid is in public.app_admins. Call as (select pilot_private.is_admin()) in policies.';
+
+create or replace function pilot_private.member_orgs(writers_only boolean default false) returns uuid[]
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me uuid := pilot_private.uid();
+    orgs uuid[];
+begin
+    if me is null then
+        return '{}';
+    end if;
+    if pilot_private.host_storage_problem('organization_members') is not null then
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organization_members'));
+    end if;
+    select coalesce(pg_catalog.array_agg(m.organization_id), '{}')
+      into orgs
+      from public.organization_members m
+     where m.user_id = me
+       and (not writers_only or m.role in ('owner', 'admin', 'editor'));
+    return orgs;
+end
+$$;
+comment on function pilot_private.member_orgs(boolean) is
+    'Organizations the caller is a member of (writers_only: owner, admin or editor). Call as (select pilot_private.member_orgs(...)) in policies.';
+
+create or replace function pilot_private.host_row_exists(kind text, id text) returns boolean
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if kind = 'service' then
+        if pilot_private.host_storage_problem('services') is not null then
+            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('services'));
+        end if;
+        return exists (select 1 from public.services s where s.id = host_row_exists.id);
+    elsif kind = 'organization' then
+        if pilot_private.host_storage_problem('organizations') is not null then
+            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
+        end if;
+        return exists (select 1 from public.organizations o where o.id = host_row_exists.id::uuid);
+    end if;
+    raise exception using errcode = '22023', message = 'host_row_exists: unknown kind';
+end
+$$;
+comment on function pilot_private.host_row_exists(text, text) is
+    'True when public.services (kind service) or public.organizations (kind organization) holds the id.';
 
 -- ---------------------------------------------------------------------------------------------
 -- 10. Privileges, last (SPEC §2).

@@ -16,7 +16,9 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pilot_guardrails_core::issues::Issue;
 use pilot_guardrails_core::jsonb::{encode_array_of_string_objects, JsonbReader};
-use pilot_guardrails_core::{claims, drop_guard, math, pseudonym, suppression, validate};
+use pilot_guardrails_core::{
+    claims, drop_guard, host, math, page, pseudonym, suppression, validate,
+};
 
 /// One version-1 C function: its `pg_finfo_<name>` record (PostgreSQL's `PG_FUNCTION_INFO_V1`)
 /// and the function itself, exported unmangled and guarded (`#[pg_guard]`: a Rust panic becomes a
@@ -433,5 +435,90 @@ c_function!(
             );
         }
         pg_sys::Datum::from(0)
+    }
+);
+
+c_function!(
+    /// `pilot_private.render_scorecard_page(card text, history text, organization text,
+    /// min_cell_size int4) returns text` (STRICT, IMMUTABLE): the scorecard page (SPEC §13), one
+    /// HTML5 document, from `pilot_scorecard`'s JSON and the history rows
+    /// `[[metric_id, epoch, value, suppressed], …]` (`core/src/page.rs`).
+    pg_finfo_pilot_render_scorecard_page,
+    fn pilot_render_scorecard_page(fcinfo) {
+        // SAFETY: arguments 0–2 are declared text and are not null (STRICT).
+        let card: Option<&str> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
+        // SAFETY: as above.
+        let history: Option<&str> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 1) };
+        // SAFETY: as above.
+        let organization: Option<&str> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 2) };
+        // SAFETY: argument 3 is declared int4 and is not null (STRICT).
+        let k: Option<i32> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 3) };
+        let Ok(html) = page::render_json(
+            card.unwrap_or_default(),
+            history.unwrap_or_default(),
+            organization.unwrap_or_default(),
+            i64::from(k.unwrap_or(0)),
+        ) else {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "pilot_private.render_scorecard_page: card and history must be JSON"
+            );
+            unreachable!()
+        };
+        html.into_datum().expect("a text datum")
+    }
+);
+
+c_function!(
+    /// `pilot_private.host_storage_problem(table_name text) returns text` (STRICT, STABLE): what is
+    /// missing or wrong in the host table `public.<table_name>` that a helper is about to read
+    /// (`core/src/host.rs`), or null — from the syscaches, no query. The helpers raise PT501 with
+    /// it; an unknown table name is 22023.
+    pg_finfo_pilot_host_storage_problem,
+    fn pilot_host_storage_problem(fcinfo) {
+        // SAFETY: argument 0 is declared text and is not null (STRICT).
+        let name: Option<&str> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
+        let Some(table) = host::table(name.unwrap_or_default()) else {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "pilot_private.host_storage_problem: not a host table the extension reads"
+            );
+            unreachable!()
+        };
+        let cstring = |s: &str| std::ffi::CString::new(s).expect("no NUL in a catalog name");
+        let public = cstring("public");
+        let relname = cstring(table.name);
+        // SAFETY: NUL-terminated names; both lookups only read the syscaches (missing_ok: no error).
+        let relid = unsafe {
+            let nsp = pg_sys::get_namespace_oid(public.as_ptr(), true);
+            if nsp == pg_sys::InvalidOid {
+                pg_sys::InvalidOid
+            } else {
+                pg_sys::get_relname_relid(relname.as_ptr(), nsp)
+            }
+        };
+        let column_type = |column: &str| {
+            let attname = cstring(column);
+            // SAFETY: `relid` is a relation's oid; get_attnum answers InvalidAttrNumber (0) for a
+            // missing or dropped column; format_type_be returns a palloc'd NUL-terminated name.
+            unsafe {
+                let attnum = pg_sys::get_attnum(relid, attname.as_ptr());
+                if attnum == 0 {
+                    return None;
+                }
+                let ty = pg_sys::format_type_be(pg_sys::get_atttype(relid, attnum));
+                Some(std::ffi::CStr::from_ptr(ty).to_string_lossy().into_owned())
+            }
+        };
+        match host::problem(table, relid != pg_sys::InvalidOid, column_type) {
+            Some(problem) => problem.into_datum().expect("a text datum"),
+            None => {
+                // SAFETY: a STRICT function may return SQL NULL by setting isnull.
+                unsafe { (*fcinfo).isnull = true };
+                pg_sys::Datum::from(0)
+            }
+        }
     }
 );

@@ -111,9 +111,14 @@ extension_sql_file!(
     requires = ["suppression"]
 );
 extension_sql_file!(
+    "../sql/82_scorecard_page.sql",
+    name = "scorecard_page",
+    requires = ["scorecard"]
+);
+extension_sql_file!(
     "../sql/83_cycle_scorecard.sql",
     name = "cycle_scorecard",
-    requires = ["scorecard"]
+    requires = ["scorecard_page"]
 );
 extension_sql_file!(
     "../sql/84_retention.sql",

@@ -1100,3 +1100,373 @@ fn rate_limit_over_http() {
         .batch_execute("select pilot_configure('recorder_calls_per_minute', '0')")
         .unwrap();
 }
+
+/// A loopback HTTP server that answers every request with `body` and `headers` (the replay's
+/// response), until the returned guard is dropped: what a browser gets from PostgREST.
+struct PageServer {
+    url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PageServer {
+    fn start(body: String, headers: Vec<(String, String)>) -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        listener.set_nonblocking(true).unwrap();
+        let url = format!(
+            "http://{}/rpc/pilot_scorecard_page",
+            listener.local_addr().unwrap()
+        );
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        s.set_nonblocking(false).unwrap();
+                        s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                            .unwrap();
+                        let mut req = [0u8; 4096];
+                        let _ = s.read(&mut req);
+                        let mut head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n",
+                            body.len()
+                        );
+                        for (k, v) in &headers {
+                            head.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                        head.push_str("\r\n");
+                        let _ = s.write_all(head.as_bytes());
+                        let _ = s.write_all(body.as_bytes());
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            }
+        });
+        PageServer {
+            url,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Headless Chromium as the machine's probe starts it (no network beyond loopback).
+fn chromium(args: &[&str], profile: &std::path::Path) -> std::process::Output {
+    let exe = std::env::var("PILOT_CHROMIUM").expect("PILOT_CHROMIUM (scripts/test.sh sets it)");
+    std::process::Command::new(exe)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("run chromium")
+}
+
+/// SPEC §13: the scorecard as a page, as a person sees it. Fetched through the replay with
+/// `Accept: text/html` (PostgREST's media type handler), checked by the Nu Html Checker, loaded by
+/// headless Chromium from a loopback server that sends PostgREST's headers (the CSP included): the
+/// DOM shows every metric `pilot_scorecard` returns for the same caller, with its exact value, the
+/// suppressed ones as "suppressed" with no number, the Gate 1 checklist, and an organization named
+/// `<script>alert(1)</script>` as text. A member of another organization gets 403 and no page. The
+/// page and a screenshot are kept in $PILOT_ARTIFACTS.
+#[test]
+fn scorecard_page_as_a_person_sees_it() {
+    let Some(mut e) = env() else { return };
+    let artifacts = std::path::PathBuf::from(
+        std::env::var("PILOT_ARTIFACTS")
+            .unwrap_or_else(|_| std::env::temp_dir().display().to_string()),
+    );
+    std::fs::create_dir_all(&artifacts).unwrap();
+    // 30 attempts (12 failed, each person once), 3 referrals (a small cell), 20 audits (1 fatal),
+    // and five daily snapshots; then the organization gets a hostile name.
+    e.admin
+        .batch_execute(&format!(
+            "insert into pilot_cycles (id, starts_on, ends_on) values ('replay-page', '2026-01-01', '2026-12-31') on conflict do nothing;
+             delete from pilot_metric_snapshots where pilot_cycle_id = 'replay-page';
+             delete from pilot_referral_events where pilot_cycle_id = 'replay-page';
+             delete from pilot_contact_attempt_events where pilot_cycle_id = 'replay-page';
+             delete from pilot_data_decay_audits where pilot_cycle_id = 'replay-page';
+             insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash,
+                                                       attempt_channel, attempt_outcome, attempted_at)
+             select 'replay-page', 'svc-shelter', '{ORG_A}', md5(i::text) || md5((i + 100)::text), 'phone',
+                    case when i <= 12 then 'no_response' else 'connected' end, '2026-06-01T10:00:00Z'
+               from generate_series(1, 30) i;
+             insert into pilot_referral_events (pilot_cycle_id, source_org_id, target_service_id, referral_state)
+             select 'replay-page', '{ORG_A}', 'svc-food', 'initiated' from generate_series(1, 3);
+             insert into pilot_data_decay_audits (pilot_cycle_id, org_id, service_id, audited_at, is_fatal, fatal_error_category, verification_mode)
+             select 'replay-page', '{ORG_A}', 'svc-food', '2026-06-05T10:00:00Z', i = 1,
+                    case when i = 1 then 'wrong_or_disconnected_phone' end, 'web_only'
+               from generate_series(1, 20) i;"
+        ))
+        .unwrap();
+    for day in (0..5).rev() {
+        e.admin
+            .batch_execute(&format!(
+                "select pilot_recompute_metrics('replay-page', '{ORG_A}')"
+            ))
+            .unwrap();
+        e.admin
+            .batch_execute(&format!(
+                "update pilot_metric_snapshots set calculated_at = calculated_at - interval '{day} days'
+                  where pilot_cycle_id = 'replay-page' and calculated_at > now() - interval '1 minute'"
+            ))
+            .unwrap();
+    }
+    let hostile = "<script>alert(1)</script>";
+    let old_name: String = e
+        .admin
+        .query_one(
+            &format!("select name from organizations where id = '{ORG_A}'"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    e.admin
+        .execute(
+            &format!("update organizations set name = $1 where id = '{ORG_A}'"),
+            &[&hostile],
+        )
+        .unwrap();
+
+    let q = [
+        ("pilot_cycle_id", "replay-page"),
+        ("org_id", ORG_A),
+        ("as_of", "2026-06-30T00:00:00Z"),
+        ("baseline_failed_contact_rate", "0.5"),
+        ("baseline_p50_seconds_to_connection", "7200"),
+    ];
+    let page = e.api.request(
+        &Request::get("pilot_scorecard_page", user(VIEWER_A), &q).header("Accept", "text/html"),
+    );
+    let card = e
+        .api
+        .request(&Request::get("pilot_scorecard", user(VIEWER_A), &q));
+    let other = e.api.request(
+        &Request::get("pilot_scorecard_page", user(OWNER_B), &q).header("Accept", "text/html"),
+    );
+    let anon = e
+        .api
+        .request(&Request::get("pilot_scorecard_page", None, &q).header("Accept", "text/html"));
+    let as_json = e
+        .api
+        .request(&Request::get("pilot_scorecard_page", user(VIEWER_A), &q));
+    let as_png = e.api.request(
+        &Request::get("pilot_scorecard_page", user(VIEWER_A), &q).header("Accept", "image/png"),
+    );
+    e.admin
+        .execute(
+            &format!("update organizations set name = $1 where id = '{ORG_A}'"),
+            &[&old_name],
+        )
+        .unwrap();
+
+    assert_status(&page, 200, "the page");
+    assert_eq!(page.access_mode, "READ ONLY");
+    assert_eq!(
+        page.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(
+        page.header("Content-Security-Policy"),
+        Some("default-src 'none'; style-src 'unsafe-inline'")
+    );
+    assert_eq!(page.header("X-Content-Type-Options"), Some("nosniff"));
+    let html = page.raw.clone().expect("the page's body");
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &html[..80.min(html.len())]
+    );
+    assert_status(&card, 200, "the scorecard");
+    assert_status(&other, 403, "a member of another organization");
+    assert!(
+        other.raw.is_none()
+            && other.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("not allowed")
+    );
+    assert_status(&anon, 401, "no token");
+    assert!(anon.raw.is_none());
+    assert_status(&as_json, 200, "Accept: application/json");
+    assert!(
+        as_json.body.as_str().is_some_and(|s| s == html),
+        "JSON is the page as a string"
+    );
+    assert_status(&as_png, 406, "Accept: image/png");
+    assert_eq!(as_png.code(), Some("PGRST107"));
+
+    let file = artifacts.join("scorecard_page.html");
+    std::fs::write(&file, &html).unwrap();
+
+    // The Nu Html Checker: no error.
+    let vnu = std::env::var("PILOT_VNU_JAR").expect("PILOT_VNU_JAR (scripts/test.sh sets it)");
+    let out = std::process::Command::new("java")
+        .args(["-jar", &vnu, "--errors-only", "--format", "text"])
+        .arg(&file)
+        .output()
+        .expect("run java -jar vnu.jar");
+    assert!(
+        out.status.success(),
+        "the Nu Html Checker reports errors:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Chromium loads the page as PostgREST would serve it (the CSP header included).
+    let server = PageServer::start(html.clone(), page.headers.clone());
+    let profile = tempdir(&artifacts, "chromium-profile");
+    let dump = chromium(&["--dump-dom", &server.url], &profile);
+    let dom = String::from_utf8_lossy(&dump.stdout).to_string();
+    let shot = artifacts.join("scorecard_page.png");
+    let _ = std::fs::remove_file(&shot);
+    let png = chromium(
+        &[
+            "--window-size=1200,1700",
+            &format!("--screenshot={}", shot.display()),
+            &server.url,
+        ],
+        &profile,
+    );
+    drop(server);
+    std::fs::write(artifacts.join("scorecard_page.dom.html"), &dom).unwrap();
+    assert!(
+        dom.contains("id=\"gate1\""),
+        "no Gate 1 checklist in the DOM: {}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let png_len = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        png_len > 10_000,
+        "screenshot: {png_len} bytes; {}",
+        String::from_utf8_lossy(&png.stderr)
+    );
+
+    // The hostile name is text: escaped in the DOM, and no script element anywhere.
+    assert!(
+        dom.contains("<span id=\"organization\">&lt;script&gt;alert(1)&lt;/script&gt;</span>"),
+        "{dom}"
+    );
+    assert!(!dom.contains("<script"), "a script element in the DOM");
+
+    // Every metric of the scorecard, with the same value; suppressed ones with no number.
+    let card_of = |id: &str| -> String {
+        let start = dom
+            .find(&format!("id=\"metric-{id}\""))
+            .unwrap_or_else(|| panic!("no card {id}"));
+        let rest = &dom[start..];
+        rest[..rest.find("</li>").unwrap()].to_string()
+    };
+    let metrics = card.body["metrics"].as_object().expect("metrics");
+    assert_eq!(metrics.len(), 9);
+    let (mut shown, mut suppressed) = (0, 0);
+    for (id, m) in metrics {
+        let c = card_of(id);
+        if m["suppressed"] == json!(true) {
+            suppressed += 1;
+            assert!(c.contains("suppressed: fewer than 11"), "{id}: {c}");
+            assert!(!c.contains("<data"), "{id} shows a number: {c}");
+        } else if let Some(v) = m["value"].as_f64() {
+            shown += 1;
+            let at = c
+                .find("<data value=\"")
+                .unwrap_or_else(|| panic!("{id}: no value: {c}"))
+                + 13;
+            // the page's digits, read the way the scorecard's JSON was read
+            let on_page: Value =
+                serde_json::from_str(&c[at..at + c[at..].find('"').unwrap()]).unwrap();
+            assert_eq!(on_page.as_f64(), Some(v), "{id}");
+        } else {
+            assert!(c.contains("no data yet"), "{id}: {c}");
+        }
+    }
+    // M1 12 of 30, M5 0 of 30 and M6 1 of 20 are shown; M3 (3 referrals) is suppressed.
+    assert_eq!((shown, suppressed), (3, 1), "{:?}", card.body["metrics"]);
+    assert!(card_of("M1").contains("12 of 30"));
+    // Gate 1: M1 fell from 0.5 to 0.4 (20 %, short of 30 %): fail; M3 is suppressed: insufficient data.
+    for (key, word) in [
+        ("failed_contact_rate_reduction_pass", "fail"),
+        ("referral_capture_pass", "insufficient data"),
+        ("passed_all", "not passed: insufficient data"),
+    ] {
+        let start = dom.find(&format!("id=\"gate1-{key}\"")).expect(key);
+        let item = &dom[start..start + dom[start..].find("</li>").unwrap()];
+        assert!(item.contains(&format!(">{word}</span>")), "{key}: {item}");
+    }
+    // The five snapshots drew M1's line.
+    assert!(
+        card_of("M1").contains("5 snapshots from"),
+        "{}",
+        card_of("M1")
+    );
+
+    // 12 months of daily snapshots: under 100 KB, and the time it takes in the database.
+    e.admin
+        .batch_execute(&format!(
+            "delete from pilot_metric_snapshots where pilot_cycle_id = 'replay-page';
+             insert into pilot_metric_snapshots (pilot_cycle_id, org_id, metric_id, metric_value, numerator, denominator, calculated_at)
+             select 'replay-page', '{ORG_A}', m, 0.25 + d / 2000.0, 25, 100, '2026-06-30T00:00:00Z'::timestamptz - d * interval '1 day'
+               from generate_series(0, 364) d, unnest(array['M1','M2_P50','M2_P75','M2_P90','M3','M4','M5','M6','M7']) m;"
+        ))
+        .unwrap();
+    let year = e.api.request(
+        &Request::get("pilot_scorecard_page", user(VIEWER_A), &q).header("Accept", "text/html"),
+    );
+    assert_status(&year, 200, "a year of history");
+    let len = year.raw.as_deref().unwrap().len();
+    assert!(len < 100 * 1024, "{len} bytes");
+    assert_eq!(year.raw.as_deref().unwrap().matches("<polyline").count(), 9);
+    let mut times: Vec<f64> = (0..7)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            e.admin
+                .query_one(
+                    &format!("select length(pilot_scorecard_page('replay-page', '{ORG_A}', '2026-06-30T00:00:00Z', 0.6, 7200))"),
+                    &[],
+                )
+                .unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    eprintln!("page with a year of daily snapshots: {len} bytes, {:.1} ms median in the database (min {:.1}, max {:.1})",
+              times[3], times[0], times[6]);
+    std::fs::write(
+        artifacts.join("scorecard_page_timing.txt"),
+        format!(
+            "{len} bytes; median {:.1} ms, min {:.1}, max {:.1} (7 calls)\n",
+            times[3], times[0], times[6]
+        ),
+    )
+    .unwrap();
+    e.admin
+        .batch_execute("delete from pilot_metric_snapshots where pilot_cycle_id = 'replay-page'")
+        .unwrap();
+}
+
+fn tempdir(parent: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let d = parent.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

@@ -28,13 +28,13 @@ select hasnt_table('public', 'app_admins', 'no app_admins table was created');
 
 select set_config('request.jwt.claims', '{"sub":"22222222-2222-4222-8222-222222222222"}', false);
 select throws_ok('select pilot_private.member_orgs(true)', 'PT501',
-                 'pilot storage missing: column m.role does not exist',
+                 'pilot storage missing: column public.organization_members.role does not exist',
                  'member_orgs() answers PT501 naming the missing column');
 select throws_ok('select pilot_private.member_orgs(false)', 'PT501', null,
-                 'even without the role filter, the incomplete table answers PT501 (the column is in the query)');
+                 'even without the role filter, the incomplete table answers PT501 (checked before the query)');
 select throws_ok($$select pilot_private.host_row_exists('service', 'svc-1')$$, 'PT501',
-                 'pilot storage missing: operator does not exist: integer = text',
-                 'a services.id of the wrong type answers PT501 naming the failing comparison');
+                 'pilot storage missing: public.services.id is integer, expected text',
+                 'a services.id of the wrong type answers PT501 naming the column and both types');
 select throws_ok('select pilot_private.is_admin()', 'PT501',
                  'pilot storage missing: relation "public.app_admins" does not exist',
                  'is_admin() answers PT501 naming the missing table');

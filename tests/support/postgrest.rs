@@ -39,6 +39,9 @@ pub struct Proc {
     /// The function's own `SET default_transaction_isolation`, which PostgREST hoists into the
     /// request's `BEGIN` (§1, "Isolation level").
     pub isolation: Option<String>,
+    /// The media type of a media type handler (v12+): the name of the domain the function returns
+    /// when that name is a media type (`text/html`), whatever the domain's schema.
+    pub media_type: Option<String>,
 }
 
 impl Proc {
@@ -121,8 +124,11 @@ pub struct Response {
     pub body: Value,
     /// The transaction access mode the request ran in ("READ ONLY" / "READ WRITE").
     pub access_mode: &'static str,
-    /// Response headers set by a `PGRST` error (e.g. `Retry-After`).
+    /// Response headers: `Content-Type`, those of a `PGRST` error (e.g. `Retry-After`), and on
+    /// success those the request set in `response.headers`.
     pub headers: Vec<(String, String)>,
+    /// The body as sent when a media type handler answered (`body` is then Null).
+    pub raw: Option<String>,
 }
 
 impl Response {
@@ -214,6 +220,7 @@ fn pgrst_error(message: &str, detail: Option<&str>) -> Option<Response> {
         body,
         access_mode: "",
         headers,
+        raw: None,
     })
 }
 
@@ -224,6 +231,50 @@ fn top_level_keys(body: &str) -> Vec<String> {
     std::collections::BTreeMap::<String, serde::de::IgnoredAny>::deserialize(&mut de)
         .map(|m| m.into_keys().collect())
         .unwrap_or_default()
+}
+
+/// Content negotiation of an RPC (PostgREST v12, media type handlers): the media type whose handler
+/// answers, or None for PostgREST's builtin `application/json`. A function returning a domain named
+/// after a media type answers with it when `Accept` names that type exactly; `*/*` and
+/// `application/json` get JSON (PostgREST resolves `*/*` to JSON, not to a handler). Anything else
+/// is 406 PGRST107. Media ranges with `q=0` are refused by the client and left out.
+fn negotiate(req: &Request, proc: &Proc) -> Result<Option<String>, Response> {
+    let accept = req
+        .headers
+        .iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case("accept"))
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("application/json");
+    let ranges: Vec<String> = accept
+        .split(',')
+        .filter_map(|r| {
+            let mut parts = r.split(';').map(str::trim);
+            let range = parts.next()?.to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f64>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (!range.is_empty() && !refused).then_some(range)
+        })
+        .collect();
+    if let Some(mt) = &proc.media_type {
+        if ranges.iter().any(|r| r == mt) {
+            return Ok(Some(mt.clone()));
+        }
+    }
+    if ranges.is_empty() || ranges.iter().any(|r| r == "application/json" || r == "*/*") {
+        return Ok(None);
+    }
+    Err(PostgRest::error(
+        406,
+        "PGRST107",
+        &format!(
+            "None of these media types are available: {}",
+            ranges.join(", ")
+        ),
+    ))
 }
 
 fn quote_ident(s: &str) -> String {
@@ -255,7 +306,8 @@ impl PostgRest {
                     coalesce(p.proargnames[1:p.pronargs], array_fill(''::text, array[p.pronargs])),
                     array(select format_type(a, null) from unnest(p.proargtypes) a),
                     (select substr(c, length('default_transaction_isolation=') + 1) from unnest(p.proconfig) c
-                      where c like 'default_transaction_isolation=%')
+                      where c like 'default_transaction_isolation=%'),
+                    case when t.typtype = 'd' and t.typname ~ '^[a-z]+/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$' then t.typname::text end
                from pg_proc p join pg_type t on t.oid = p.prorettype
               where p.pronamespace = $1::text::regnamespace and p.prokind = 'f' and t.typname <> 'trigger'",
             &[&self.schema],
@@ -276,6 +328,7 @@ impl PostgRest {
                 volatility: row.get::<_, String>(1).chars().next().unwrap_or('v'),
                 returns_rows: row.get(2),
                 isolation: row.get(7),
+                media_type: row.get(8),
             };
             if all_named || proc.single_unnamed_body_arg() {
                 self.procs.entry(proc.name.clone()).or_default().push(proc);
@@ -317,6 +370,7 @@ impl PostgRest {
             body: json!({"code": code, "message": message, "details": null, "hint": null}),
             access_mode: "",
             headers: vec![],
+            raw: None,
         }
     }
 
@@ -350,6 +404,7 @@ impl PostgRest {
             volatility: 'v',
             returns_rows: true,
             isolation: None,
+            media_type: None,
         };
         Ok((proc, call, vec![body]))
     }
@@ -488,6 +543,10 @@ impl PostgRest {
             Ok(p) => p,
             Err(resp) => return resp,
         };
+        let handler = match negotiate(req, &proc) {
+            Ok(h) => h,
+            Err(resp) => return resp,
+        };
         // Role and claims (Auth.hs): the JWT's role, else the anon role; claims carry the role.
         let role = req
             .jwt
@@ -547,7 +606,10 @@ impl PostgRest {
             .flat_map(|(k, v)| [k.clone(), v.clone()])
             .collect();
 
-        let body_expr = if proc.returns_rows {
+        let body_expr = if handler.is_some() && !proc.returns_rows {
+            // A media type handler's scalar: the value itself, as the body.
+            "coalesce(pg_catalog.string_agg(_postgrest_t.pgrst_scalar::text, ''), '')"
+        } else if proc.returns_rows {
             "coalesce(json_agg(_postgrest_t), '[]')::text"
         } else {
             "coalesce((json_agg(_postgrest_t.pgrst_scalar)->0)::text, 'null')"
@@ -560,7 +622,7 @@ impl PostgRest {
                FROM (SELECT * FROM pgrst_source) _postgrest_t"
         );
 
-        let outcome = (|| -> Result<String, postgres::Error> {
+        let outcome = (|| -> Result<(String, Option<String>, Option<String>), postgres::Error> {
             let isolation = proc
                 .isolation
                 .as_deref()
@@ -583,20 +645,54 @@ impl PostgRest {
                 .collect();
             let row = self.client.query_one(&stmt, &refs)?;
             let body: String = row.get(2);
-            Ok(body)
+            let headers: Option<String> = row.get(3);
+            let status: Option<String> = row.get(4);
+            Ok((body, headers, status))
         })();
         match outcome {
-            Ok(body) => match self.client.batch_execute("COMMIT") {
-                Ok(()) => Response {
-                    status: if req.path.starts_with("/rpc/") {
+            Ok((body, set_headers, set_status)) => match self.client.batch_execute("COMMIT") {
+                Ok(()) => {
+                    let mut headers = vec![(
+                        "Content-Type".to_string(),
+                        format!(
+                            "{}; charset=utf-8",
+                            handler.as_deref().unwrap_or("application/json")
+                        ),
+                    )];
+                    // response.headers: a JSON array of one-key objects (PostgREST's GUC headers).
+                    let set: Value = set_headers
+                        .as_deref()
+                        .and_then(|h| serde_json::from_str(h).ok())
+                        .unwrap_or(Value::Null);
+                    for (k, v) in set
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_object)
+                        .flatten()
+                    {
+                        if let Some(v) = v.as_str() {
+                            headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+                            headers.push((k.to_string(), v.to_string()));
+                        }
+                    }
+                    let default = if req.path.starts_with("/rpc/") {
                         200
                     } else {
                         201
-                    },
-                    body: serde_json::from_str(&body).unwrap_or(Value::Null),
-                    access_mode,
-                    headers: vec![],
-                },
+                    };
+                    Response {
+                        status: set_status.and_then(|s| s.parse().ok()).unwrap_or(default),
+                        body: if handler.is_some() {
+                            Value::Null
+                        } else {
+                            serde_json::from_str(&body).unwrap_or(Value::Null)
+                        },
+                        access_mode,
+                        headers,
+                        raw: handler.is_some().then_some(body),
+                    }
+                }
                 Err(e) => self.failed(e, &role, access_mode),
             },
             Err(e) => {
@@ -626,6 +722,7 @@ impl PostgRest {
                     body: json!({"code": code, "message": db.message(), "details": db.detail(), "hint": db.hint()}),
                     access_mode,
                     headers: vec![],
+                    raw: None,
                 }
             }
             None => Response {
@@ -633,6 +730,7 @@ impl PostgRest {
                 body: json!({"code": "PGRST000", "message": e.to_string()}),
                 access_mode,
                 headers: vec![],
+                raw: None,
             },
         }
     }

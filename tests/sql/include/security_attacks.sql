@@ -98,6 +98,8 @@ select pg_temp.attempt('new: history', :'editor', $q$select pg_catalog.count(*) 
 select pg_temp.attempt('new: register cycle', :'admin', $q$select public.pilot_register_cycle('{"id": "sec-2", "starts_on": "2026-01-01", "ends_on": "2026-12-31"}')$q$);
 select pg_temp.attempt('new: keyed recorder', :'editor', $q$select pg_catalog.set_config('request.headers', '{"idempotency-key": "sec-k"}', true),
     public.pilot_record_service_scope('{"pilot_cycle_id": "sec-1", "org_id": "a0000000-0000-4000-8000-00000000000a", "service_id": "svc-shelter", "sla_tier": "crisis"}')$q$);
+select pg_temp.attempt('new: page', :'editor', $q$select pg_catalog.length(public.pilot_scorecard_page('sec-1', 'a0000000-0000-4000-8000-00000000000a', '2026-07-01T00:00:00Z', 0.5, 3600))$q$);
+select pg_temp.attempt('new: page, outsider', :'nobody', $q$select pg_catalog.length(public.pilot_scorecard_page('sec-1', 'a0000000-0000-4000-8000-00000000000a'))$q$);
 set attack.armed = off;
 reset role;
 
@@ -120,8 +122,8 @@ select is((select result from pg_temp.outcome where label = 'bulk update: outsid
           'bulk update: a temporary app_admins naming the outsider grants nothing (42501)');
 select is((select result from pg_temp.outcome where label = 'validate'), 'ok', 'validation functions');
 select is((select string_agg(label || ': ' || result, ', ' order by label) from pg_temp.outcome where label like 'new:%'),
-          'new: configure: ok, new: cycle scorecard: ok, new: history: ok, new: keyed recorder: ok, new: register cycle: ok, new: retention: ok, new: settings: ok',
-          '0.3.0''s entry points (settings, retention, cycle scorecard, history, registration, idempotency keys) ran under the trap');
+          'new: configure: ok, new: cycle scorecard: ok, new: history: ok, new: keyed recorder: ok, new: page: ok, new: page, outsider: 42501, new: register cycle: ok, new: retention: ok, new: settings: ok',
+          '0.3.0''s entry points (settings, retention, cycle scorecard, history, registration, idempotency keys, the page) ran under the trap; an outsider gets no page');
 select is((select count(*)::int from public.pilot_contact_attempt_events where pilot_cycle_id = 'sec-1'), 1,
           'exactly the editor''s attempt was stored');
 select is((select count(*)::int from public.pilot_metric_snapshots where pilot_cycle_id = 'sec-1'), 9,

@@ -1,0 +1,78 @@
+-- The recorders' success path opens no subtransaction (issue: the recorder at the cost of a plain
+-- insert). An EXCEPTION clause in PL/pgSQL opens one on every call: storage is checked up front
+-- instead (to_regclass, host_storage_problem), and PT501 still answers a missing table.
+--   * statically: the functions of the extension with an EXCEPTION clause are exactly the list
+--     below, none of them on a recorder's path;
+--   * dynamically: the row a recorder writes carries the top transaction's xid (a write inside a
+--     subtransaction carries the subtransaction's own).
+\set ON_ERROR_STOP 1
+\set QUIET 1
+set client_min_messages = warning;
+\i tests/fixtures/host_baseline.sql
+\i tests/fixtures/snapshot.sql
+create extension pgtap;
+create extension pilot_guardrails;
+\i tests/fixtures/cycles.sql
+
+select plan(6);
+
+select is((select string_agg(p.oid::regprocedure::text, ', ' order by p.oid::regprocedure::text)
+             from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
+                  join pg_extension e on e.oid = d.refobjid and e.extname = 'pilot_guardrails'
+            where p.prolang = (select oid from pg_language where lanname = 'plpgsql')
+              and p.prosrc ~* '\mexception\M\s+when'),
+          'pilot_cycle_scorecard(text,timestamp with time zone), pilot_metric_history(text,uuid), '
+          || 'pilot_private.apply_service_status(text[],text,boolean,uuid), pilot_private.check_setting(text,text,boolean), '
+          || 'pilot_private.user_is_admin(uuid), pilot_recompute_metrics(text,uuid), '
+          || 'pilot_scorecard(text,uuid,timestamp with time zone,numeric,numeric), pilot_verify()',
+          'the only functions with an EXCEPTION clause are these (bulk status update, settings, scorecards, verify): none is on a recorder''s path');
+
+begin;
+select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true) \g /dev/null
+set local role authenticated;
+select pilot_record_contact_attempt('{"pilot_cycle_id": "cycle-1", "service_id": "svc-shelter",
+    "recorded_by_org_id": "a0000000-0000-4000-8000-00000000000a",
+    "entity_key_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "attempt_channel": "phone", "attempt_outcome": "no_response", "attempted_at": "2026-06-01T10:00:00Z"}') ->> 'id' as attempt_id \gset
+select pilot_record_referral('{"pilot_cycle_id": "cycle-1", "source_org_id": "a0000000-0000-4000-8000-00000000000a",
+    "target_service_id": "svc-food", "created_at": "2026-06-01T10:00:00Z", "updated_at": "2026-06-01T10:00:00Z"}') ->> 'id' as referral_id \gset
+reset role;
+select is((select xmin::text from pilot_contact_attempt_events where id = :'attempt_id'),
+          (pg_current_xact_id()::text::bigint % 4294967296)::text,
+          'a contact attempt is written by the top transaction, not a subtransaction');
+select is((select xmin::text from pilot_referral_events where id = :'referral_id'),
+          (pg_current_xact_id()::text::bigint % 4294967296)::text,
+          'so is a referral');
+commit;
+
+-- Missing storage still answers PT501, from the checks up front. (Renamed and back, not inside
+-- BEGIN … ROLLBACK: on PostgreSQL 18 pgTAP's count of a rolled-back test is rolled back too.)
+alter table pilot_contact_attempt_events rename to pilot_contact_attempt_events_away;
+select is(test_support.run_as('authenticated', '{"sub": "22222222-2222-4222-8222-222222222222"}',
+    $$select pilot_record_contact_attempt('{"pilot_cycle_id": "cycle-1", "service_id": "svc-shelter",
+        "recorded_by_org_id": "a0000000-0000-4000-8000-00000000000a",
+        "entity_key_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "attempt_channel": "phone", "attempt_outcome": "no_response", "attempted_at": "2026-06-01T10:00:00Z"}')$$),
+    'ERROR PT501: pilot storage missing: relation "public.pilot_contact_attempt_events" does not exist',
+    'a renamed pilot table: PT501 naming it');
+alter table pilot_contact_attempt_events_away rename to pilot_contact_attempt_events;
+alter table public.organization_members rename column role to member_role;
+select is(test_support.run_as('authenticated', '{"sub": "22222222-2222-4222-8222-222222222222"}',
+    $$select pilot_record_contact_attempt('{"pilot_cycle_id": "cycle-1", "service_id": "svc-shelter",
+        "recorded_by_org_id": "a0000000-0000-4000-8000-00000000000a",
+        "entity_key_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "attempt_channel": "phone", "attempt_outcome": "no_response", "attempted_at": "2026-06-01T10:00:00Z"}')$$),
+    'ERROR PT501: pilot storage missing: column public.organization_members.role does not exist',
+    'a host column renamed away: PT501 naming it');
+alter table public.organization_members rename column member_role to role;
+alter table public.services rename to services_away;
+select is(test_support.run_as('authenticated', '{"sub": "22222222-2222-4222-8222-222222222222"}',
+    $$select pilot_record_contact_attempt('{"pilot_cycle_id": "cycle-1", "service_id": "svc-shelter",
+        "recorded_by_org_id": "a0000000-0000-4000-8000-00000000000a",
+        "entity_key_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "attempt_channel": "phone", "attempt_outcome": "no_response", "attempted_at": "2026-06-01T10:00:00Z"}')$$),
+    'ERROR PT501: pilot storage missing: relation "public.services" does not exist',
+    'the host''s services gone: PT501 naming it');
+alter table public.services_away rename to services;
+
+select * from finish();
