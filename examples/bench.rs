@@ -393,6 +393,54 @@ fn main() {
         "scans/s",
     );
 
+    // 5. The scorecard page (SPEC §13) with 12 months of daily snapshots: the HTML page vs the same
+    // scorecard and history as JSON (what a client would fetch to draw it itself), as a member.
+    c.batch_execute(
+        "insert into pilot_cycles (id, starts_on, ends_on) values ('bench-page', '2026-01-01', '2026-12-31') on conflict do nothing;
+         delete from pilot_metric_snapshots where pilot_cycle_id = 'bench-page';
+         insert into pilot_metric_snapshots (pilot_cycle_id, org_id, metric_id, metric_value, numerator, denominator, calculated_at)
+         select 'bench-page', 'a0000000-0000-4000-8000-00000000000a', m, 0.25 + d / 2000.0, 25, 100,
+                '2026-06-30T00:00:00Z'::timestamptz - d * interval '1 day'
+           from generate_series(0, 364) d, unnest(array['M1','M2_P50','M2_P75','M2_P90','M3','M4','M5','M6','M7']) m;
+         select set_config('request.jwt.claims', '{\"role\":\"authenticated\",\"sub\":\"22222222-2222-4222-8222-222222222222\"}', false);
+         set role authenticated",
+    )
+    .unwrap();
+    let page = throughput(
+        &mut c,
+        rounds.max(5),
+        1.0,
+        "select length(pilot_scorecard_page('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600))",
+    );
+    let json = throughput(
+        &mut c,
+        rounds.max(5),
+        1.0,
+        "select length(pilot_scorecard('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600)::text),
+                (select length(json_agg(h)::text) from pilot_metric_history('bench-page', 'a0000000-0000-4000-8000-00000000000a') h)",
+    );
+    let bytes: i32 = c
+        .query_one(
+            "select length(pilot_scorecard_page('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600))",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    c.batch_execute("reset role").unwrap();
+    row(
+        &format!("scorecard page, 12 months of daily snapshots ({bytes} bytes of HTML), as a member: page vs the same scorecard and history as JSON"),
+        &page,
+        "JSON",
+        &json,
+        "requests/s",
+    );
+    println!(
+        "scorecard page in the database: {:.1} ms median ({:.1}–{:.1})",
+        1e3 / page.median,
+        1e3 / page.max,
+        1e3 / page.min
+    );
+
     println!();
     println!("valid payloads found in the corpus (agreement check): pilot_validate {}, jsonschema {}, PL/pgSQL {} of {}",
              agree[0], agree[1], agree[2], n);

@@ -31,6 +31,10 @@ trap cluster_stop EXIT
 createdb soak
 psql_q -d soak -f tests/fixtures/host_baseline.sql >/dev/null 2>&1
 psql_q -d soak -c "create extension pilot_guardrails" -f tests/fixtures/cycles.sql
+# Every pilot row names a registered cycle (SPEC §14): the cycles of this run.
+psql_q -d soak -c "insert into pilot_cycles (id, starts_on, ends_on)
+                   select c, '2026-01-01', '2026-12-31' from unnest(array['soak-load', 'soak-crash-1', 'soak-crash-2', 'soak-crash-3']) c
+                   on conflict do nothing" >/dev/null
 # A load run, not a test of the rate limit: the limit is off (SPEC §10.3).
 psql_q -d soak -c "select pilot_configure('recorder_calls_per_minute', '0')" >/dev/null
 api="host=127.0.0.1 port=$PGPORT user=authenticator dbname=soak"
