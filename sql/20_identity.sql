@@ -54,9 +54,11 @@ create function pilot_private.acting_is_backend() returns boolean
 comment on function pilot_private.acting_is_backend() is
     'True when the acting role (SET ROLE, else the login role) is a superuser or BYPASSRLS: is_backend() for SECURITY DEFINER code.';
 
--- Raise PT501 for a host object missing at call time. Used by every helper's exception handler.
+-- Raise PT501 for a host object missing at call time: with what an exception handler caught, or
+-- with what host_storage_problem() found. STRICT: with null (nothing is missing) it does nothing,
+-- so a helper checks its table in one statement.
 create function pilot_private.raise_storage_missing(what text) returns void
-    language plpgsql immutable
+    language plpgsql immutable strict
     set search_path = pg_catalog, pg_temp
 as $$
 begin
@@ -67,12 +69,12 @@ begin
 end
 $$;
 comment on function pilot_private.raise_storage_missing(text) is
-    'Raises SQLSTATE PT501 (PostgREST: 501) naming a missing table, column or function.';
+    'Raises SQLSTATE PT501 (PostgREST: 501) naming a missing table, column or function; does nothing with null.';
 
 -- What is missing or wrong in a host table a helper reads (core/src/host.rs), from the syscaches:
--- the helpers check before their query and raise PT501 with it, instead of catching the error in
--- an exception block (a subtransaction on every call). A table dropped while a call runs can still
--- answer PostgreSQL's own error.
+-- the helpers check before their query and raise PT501 with it (raise_storage_missing does nothing
+-- with null), instead of catching the error in an exception block (a subtransaction on every
+-- call). A table dropped while a call runs can still answer PostgreSQL's own error.
 create function pilot_private.host_storage_problem(table_name text) returns text
     language c stable strict parallel safe
     set search_path = pg_catalog, pg_temp
@@ -92,9 +94,7 @@ begin
     if me is null then
         return false;
     end if;
-    if pilot_private.host_storage_problem('app_admins') is not null then
-        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('app_admins'));
-    end if;
+    perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('app_admins'));
     return exists (select 1 from public.app_admins a where a.user_id = me);
 end
 $$;
@@ -115,9 +115,7 @@ begin
     if me is null then
         return '{}';
     end if;
-    if pilot_private.host_storage_problem('organization_members') is not null then
-        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organization_members'));
-    end if;
+    perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organization_members'));
     select coalesce(pg_catalog.array_agg(m.organization_id), '{}')
       into orgs
       from public.organization_members m
@@ -137,14 +135,10 @@ create function pilot_private.host_row_exists(kind text, id text) returns boolea
 as $$
 begin
     if kind = 'service' then
-        if pilot_private.host_storage_problem('services') is not null then
-            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('services'));
-        end if;
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('services'));
         return exists (select 1 from public.services s where s.id = host_row_exists.id);
     elsif kind = 'organization' then
-        if pilot_private.host_storage_problem('organizations') is not null then
-            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
-        end if;
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
         return exists (select 1 from public.organizations o where o.id = host_row_exists.id::uuid);
     end if;
     raise exception using errcode = '22023', message = 'host_row_exists: unknown kind';

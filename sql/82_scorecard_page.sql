@@ -36,9 +36,7 @@ begin
                 message = 'pilot_scorecard_page: not allowed: the caller is not a member of the organization';
         end if;
     end if;
-    if pg_catalog.to_regclass('public.organizations') is null then
-        perform pilot_private.raise_storage_missing('relation "public.organizations" does not exist');
-    end if;
+    perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
     return (select o.name::text from public.organizations o where o.id = $1);
 end
 $$;

@@ -2299,9 +2299,7 @@ begin
                 message = 'pilot_scorecard_page: not allowed: the caller is not a member of the organization';
         end if;
     end if;
-    if pg_catalog.to_regclass('public.organizations') is null then
-        perform pilot_private.raise_storage_missing('relation "public.organizations" does not exist');
-    end if;
+    perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
     return (select o.name::text from public.organizations o where o.id = $1);
 end
 $$;
@@ -2344,6 +2342,20 @@ comment on function public.pilot_scorecard_page(text, uuid, timestamptz, numeric
 $$The scorecard as a page (SPEC §13): one self-contained HTML5 document (inline CSS and SVG, no script, no external resource).
 GET /rpc/pilot_scorecard_page?pilot_cycle_id=…&org_id=… with Accept: text/html answers Content-Type: text/html and a Content-Security-Policy header. The nine metrics as cards (rates as percentages, seconds as h/min, numerator of denominator, "suppressed: fewer than k" for small cells), the Gate 1 checklist (pass / fail / insufficient data) when both baselines are given, and a line chart of each metric's snapshot history. Same access, checks and suppression as pilot_scorecard (401/403 otherwise). STABLE: callable with GET. A browser navigation sends no token: fetch it with the user's token and show it (iframe srcdoc).$$;
 
+create or replace function pilot_private.raise_storage_missing(what text) returns void
+    language plpgsql immutable strict
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    raise exception using
+        errcode = 'PT501',
+        message = 'pilot storage missing: ' || what,
+        hint = 'On vanilla PostgreSQL run select pilot_bootstrap_host(); on Supabase, restore the directory schema.';
+end
+$$;
+comment on function pilot_private.raise_storage_missing(text) is
+    'Raises SQLSTATE PT501 (PostgREST: 501) naming a missing table, column or function; does nothing with null.';
+
 create or replace function pilot_private.host_storage_problem(table_name text) returns text
     language c stable strict parallel safe
     set search_path = pg_catalog, pg_temp
@@ -2362,9 +2374,7 @@ begin
     if me is null then
         return false;
     end if;
-    if pilot_private.host_storage_problem('app_admins') is not null then
-        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('app_admins'));
-    end if;
+    perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('app_admins'));
     return exists (select 1 from public.app_admins a where a.user_id = me);
 end
 $$;
@@ -2383,9 +2393,7 @@ begin
     if me is null then
         return '{}';
     end if;
-    if pilot_private.host_storage_problem('organization_members') is not null then
-        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organization_members'));
-    end if;
+    perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organization_members'));
     select coalesce(pg_catalog.array_agg(m.organization_id), '{}')
       into orgs
       from public.organization_members m
@@ -2404,14 +2412,10 @@ create or replace function pilot_private.host_row_exists(kind text, id text) ret
 as $$
 begin
     if kind = 'service' then
-        if pilot_private.host_storage_problem('services') is not null then
-            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('services'));
-        end if;
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('services'));
         return exists (select 1 from public.services s where s.id = host_row_exists.id);
     elsif kind = 'organization' then
-        if pilot_private.host_storage_problem('organizations') is not null then
-            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
-        end if;
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
         return exists (select 1 from public.organizations o where o.id = host_row_exists.id::uuid);
     end if;
     raise exception using errcode = '22023', message = 'host_row_exists: unknown kind';
