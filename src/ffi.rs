@@ -453,7 +453,7 @@ c_function!(
         let organization: Option<&str> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 2) };
         // SAFETY: argument 3 is declared int4 and is not null (STRICT).
         let k: Option<i32> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 3) };
-        let Ok(html) = page::render_json(
+        let Ok(html) = page::render(
             card.unwrap_or_default(),
             history.unwrap_or_default(),
             organization.unwrap_or_default(),

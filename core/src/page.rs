@@ -23,6 +23,16 @@ pub enum Unit {
     Seconds,
 }
 
+impl Unit {
+    /// A value in this unit as a person reads it.
+    pub fn show(self, v: f64) -> String {
+        match self {
+            Unit::Rate => percent(v),
+            Unit::Seconds => duration(v),
+        }
+    }
+}
+
 /// The nine metrics of SPEC §8, in the page's order: id, title, unit, what it measures.
 pub const METRICS: [(&str, &str, Unit, &str); 9] = [
     (
@@ -208,8 +218,9 @@ fn exact_values(card: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The page from the scorecard's and the history's JSON text (what the database passes).
-pub fn render_json(
+/// The page, from the scorecard's and the history's JSON text (what the database passes). History
+/// rows that are not `[id, epoch, value|null, suppressed]` are ignored.
+pub fn render(
     card: &str,
     history: &str,
     organization: &str,
@@ -217,7 +228,7 @@ pub fn render_json(
 ) -> Result<String, serde_json::Error> {
     let parsed: Value = serde_json::from_str(card)?;
     let rows: Value = serde_json::from_str(history)?;
-    Ok(render_exact(
+    Ok(draw(
         &parsed,
         &exact_values(card),
         &rows,
@@ -226,18 +237,7 @@ pub fn render_json(
     ))
 }
 
-/// The page. `history` rows that are not `[id, epoch, value|null, suppressed]` are ignored.
-pub fn render(card: &Value, history: &Value, organization: &str, min_cell_size: i64) -> String {
-    render_exact(
-        card,
-        &exact_values(&card.to_string()),
-        history,
-        organization,
-        min_cell_size,
-    )
-}
-
-fn render_exact(
+fn draw(
     card: &Value,
     exact: &BTreeMap<String, String>,
     history: &Value,
@@ -309,10 +309,7 @@ fn render_exact(
                 escape(what)
             );
         } else if let Some(v) = value {
-            let shown = match unit {
-                Unit::Rate => percent(v),
-                Unit::Seconds => duration(v),
-            };
+            let shown = unit.show(v);
             let _ = write!(
                 out,
                 "<p class=\"value\"><data value=\"{}\">{}</data></p>",
@@ -460,10 +457,7 @@ fn chart(
         }
         out.push_str("\"/>");
     }
-    let top = match unit {
-        Unit::Rate => percent(hi),
-        Unit::Seconds => duration(hi),
-    };
+    let top = unit.show(hi);
     let _ = write!(
         out,
         "</svg><p class=\"axis\">{} – {} · scale 0 – {}{}</p></div>",
@@ -478,6 +472,10 @@ fn chart(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn page(card: &Value, history: &Value, organization: &str, k: i64) -> String {
+        render(&card.to_string(), &history.to_string(), organization, k).unwrap()
+    }
 
     fn card(gate1: Value) -> Value {
         json!({
@@ -500,7 +498,7 @@ mod tests {
 
     #[test]
     fn every_metric_is_a_card_with_its_exact_value() {
-        let page = render(&card(Value::Null), &json!([]), "North Shelter", 11);
+        let page = page(&card(Value::Null), &json!([]), "North Shelter", 11);
         assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
         for (id, ..) in METRICS {
             assert!(page.contains(&format!("id=\"metric-{id}\"")), "{id}");
@@ -523,18 +521,18 @@ mod tests {
     fn values_are_written_as_the_json_spells_them() {
         // numeric's 20 digits, which an f64 would round (serde_json reads this as ...666, not ...667)
         let card = r#"{"pilot_cycle_id": "c", "as_of": "t", "metrics": {"M1": {"value": 0.66666666666666666667, "numerator": 4, "denominator": 6, "suppressed": false}, "M4": {"value": null}}}"#;
-        let page = render_json(card, "[]", "x", 11).unwrap();
+        let page = render(card, "[]", "x", 11).unwrap();
         assert!(
             page.contains("<data value=\"0.66666666666666666667\">66.7 %</data>"),
             "{page}"
         );
-        assert!(render_json("{", "[]", "x", 11).is_err());
-        assert!(render_json(card, "[", "x", 11).is_err());
+        assert!(render("{", "[]", "x", 11).is_err());
+        assert!(render(card, "[", "x", 11).is_err());
     }
 
     #[test]
     fn a_suppressed_metric_shows_no_number() {
-        let page = render(&card(Value::Null), &json!([]), "x", 11);
+        let page = page(&card(Value::Null), &json!([]), "x", 11);
         let m3 = &page[page.find("id=\"metric-M3\"").unwrap()..];
         let m3 = &m3[..m3.find("</li>").unwrap()];
         assert!(m3.contains("suppressed: fewer than 11"), "{m3}");
@@ -552,7 +550,7 @@ mod tests {
         let mut c = card(Value::Null);
         c["pilot_cycle_id"] = json!("<img src=x onerror=alert(2)>");
         c["as_of"] = json!("</time><script>");
-        let page = render(&c, &json!([]), hostile, 11);
+        let page = page(&c, &json!([]), hostile, 11);
         assert!(!page.contains("<script"), "{page}");
         assert!(!page.contains("<img"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
@@ -564,7 +562,7 @@ mod tests {
 
     #[test]
     fn the_page_is_self_contained() {
-        let page = render(&card(json!({"passed_all": true})), &json!([]), "x", 11);
+        let page = page(&card(json!({"passed_all": true})), &json!([]), "x", 11);
         for banned in [
             "<script", "src=", "href=", "url(", "@import", "<link", "<iframe", "<object",
         ] {
@@ -579,7 +577,7 @@ mod tests {
             "freshness_sla_pass": true, "referral_capture_pass": false, "fatal_error_rate_pass": true,
             "passed_all": false, "insufficient_data": ["referral_capture_pass"]
         });
-        let page = render(&card(g), &json!([]), "x", 11);
+        let page = page(&card(g), &json!([]), "x", 11);
         let item = |k: &str| {
             let s = &page[page.find(&format!("id=\"gate1-{k}\"")).unwrap()..];
             s[..s.find("</li>").unwrap()].to_string()
@@ -605,7 +603,7 @@ mod tests {
         rows.push(json!(["M4", day0, null, true]));
         rows.push(json!(["M9", day0, 1, false]));
         rows.push(json!("garbage"));
-        let page = render(&card(Value::Null), &Value::Array(rows), "x", 11);
+        let page = page(&card(Value::Null), &Value::Array(rows), "x", 11);
         let m1 = &page[page.find("id=\"metric-M1\"").unwrap()..];
         let m1 = &m1[..m1.find("</li>").unwrap()];
         assert!(
@@ -635,7 +633,7 @@ mod tests {
                 ]));
             }
         }
-        let page = render(&card(Value::Null), &Value::Array(rows), "x", 11);
+        let page = page(&card(Value::Null), &Value::Array(rows), "x", 11);
         assert!(page.len() < 100 * 1024, "{} bytes", page.len());
         assert!(page.matches("<polyline").count() == 9);
     }
