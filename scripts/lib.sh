@@ -94,9 +94,17 @@ install_extension() {
     (cd "$REPO_ROOT" && cargo pgrx install --sudo --pg-config "$PG_BIN/pg_config" "$@" >/dev/null)
     install_release_scripts "$("$PG_BIN/pg_config" --sharedir)/extension"
 }
+# The extension's version (the crate's), and the packages' version: the same, labelled ~dev while
+# it is not frozen in sql/releases/ (an unreleased version, SPEC §12).
+crate_version() { sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1; }
+package_version() {
+    local v
+    v=$(crate_version)
+    if [ -f "$REPO_ROOT/sql/releases/pilot_guardrails--$v.sql" ]; then echo "$v"; else echo "$v~dev"; fi
+}
 install_release_scripts() { # <extension dir>: every frozen release but the current version's
     local current f
-    current=$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1)
+    current=$(crate_version)
     for f in "$REPO_ROOT"/sql/releases/pilot_guardrails--*.sql; do
         [ "$(basename "$f")" = "pilot_guardrails--$current.sql" ] || install -m 644 "$f" "$1/"
     done

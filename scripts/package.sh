@@ -14,9 +14,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-pkg_version=$version
-[ -f "sql/releases/pilot_guardrails--$version.sql" ] || pkg_version="$version~dev"
+pkg_version=$(package_version)
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 export SOURCE_DATE_EPOCH
 

@@ -8,8 +8,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/tap.sh"
 
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-if [ -f "sql/releases/pilot_guardrails--$version.sql" ]; then pkg_version=$version; else pkg_version="$version~dev"; fi
+version=$(crate_version)
+pkg_version=$(package_version)
 deb="dist/postgresql-15-pilot-guardrails_${pkg_version}_amd64.deb"
 tap_is "$(cd dist && ls | sort | tr '\n' ' ')" \
     "SHA256SUMS pilot_guardrails-$pkg_version-pg15-linux-x86_64.tar.gz pilot_guardrails-$pkg_version-pg18-linux-x86_64.tar.gz postgresql-15-pilot-guardrails_${pkg_version}_amd64.deb " \

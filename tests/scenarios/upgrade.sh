@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/tap.sh"
 extdir="$("$PG_BIN/pg_config" --sharedir)/extension"
-current=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+current=$(crate_version)
 releases=$(ls sql/releases/ | sed -n 's/^pilot_guardrails--\([0-9.]*\)\.sql$/\1/p' | grep -vx "$current" | sort -V)
 dbs=""
 trap 'rm -f "$extdir"/pilot_guardrails--*--9.9.9-broken.sql; for d in $dbs up_new up_broken; do dropdb --if-exists "$d" >/dev/null 2>&1; done' EXIT
