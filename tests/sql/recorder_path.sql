@@ -47,30 +47,26 @@ commit;
 
 -- Missing storage still answers PT501, from the checks up front. (Renamed and back, not inside
 -- BEGIN … ROLLBACK: on PostgreSQL 18 pgTAP's count of a rolled-back test is rolled back too.)
-alter table pilot_contact_attempt_events rename to pilot_contact_attempt_events_away;
-select is(test_support.run_as('authenticated', '{"sub": "22222222-2222-4222-8222-222222222222"}',
+-- The editor records an attempt:
+create function pg_temp.record_as_editor() returns text language sql as $f$
+    select test_support.run_as('authenticated', '{"sub": "22222222-2222-4222-8222-222222222222"}',
     $$select pilot_record_contact_attempt('{"pilot_cycle_id": "cycle-1", "service_id": "svc-shelter",
         "recorded_by_org_id": "a0000000-0000-4000-8000-00000000000a",
         "entity_key_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-        "attempt_channel": "phone", "attempt_outcome": "no_response", "attempted_at": "2026-06-01T10:00:00Z"}')$$),
+        "attempt_channel": "phone", "attempt_outcome": "no_response", "attempted_at": "2026-06-01T10:00:00Z"}')$$)
+$f$;
+alter table pilot_contact_attempt_events rename to pilot_contact_attempt_events_away;
+select is(pg_temp.record_as_editor(),
     'ERROR PT501: pilot storage missing: relation "public.pilot_contact_attempt_events" does not exist',
     'a renamed pilot table: PT501 naming it');
 alter table pilot_contact_attempt_events_away rename to pilot_contact_attempt_events;
 alter table public.organization_members rename column role to member_role;
-select is(test_support.run_as('authenticated', '{"sub": "22222222-2222-4222-8222-222222222222"}',
-    $$select pilot_record_contact_attempt('{"pilot_cycle_id": "cycle-1", "service_id": "svc-shelter",
-        "recorded_by_org_id": "a0000000-0000-4000-8000-00000000000a",
-        "entity_key_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-        "attempt_channel": "phone", "attempt_outcome": "no_response", "attempted_at": "2026-06-01T10:00:00Z"}')$$),
+select is(pg_temp.record_as_editor(),
     'ERROR PT501: pilot storage missing: column public.organization_members.role does not exist',
     'a host column renamed away: PT501 naming it');
 alter table public.organization_members rename column member_role to role;
 alter table public.services rename to services_away;
-select is(test_support.run_as('authenticated', '{"sub": "22222222-2222-4222-8222-222222222222"}',
-    $$select pilot_record_contact_attempt('{"pilot_cycle_id": "cycle-1", "service_id": "svc-shelter",
-        "recorded_by_org_id": "a0000000-0000-4000-8000-00000000000a",
-        "entity_key_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-        "attempt_channel": "phone", "attempt_outcome": "no_response", "attempted_at": "2026-06-01T10:00:00Z"}')$$),
+select is(pg_temp.record_as_editor(),
     'ERROR PT501: pilot storage missing: relation "public.services" does not exist',
     'the host''s services gone: PT501 naming it');
 alter table public.services_away rename to services;
