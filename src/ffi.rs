@@ -499,20 +499,30 @@ c_function!(
                 pg_sys::get_relname_relid(relname.as_ptr(), nsp)
             }
         };
-        let column_type = |column: &str| {
-            let attname = cstring(column);
+        // The types the contract names, by oid: the usual call compares oids and formats nothing.
+        let expected_oid = |ty: &str| match ty {
+            "uuid" => pg_sys::UUIDOID,
+            "text" => pg_sys::TEXTOID,
+            _ => pg_sys::InvalidOid,
+        };
+        let column = |name: &str, expected: &str| {
+            let attname = cstring(name);
             // SAFETY: `relid` is a relation's oid; get_attnum answers InvalidAttrNumber (0) for a
             // missing or dropped column; format_type_be returns a palloc'd NUL-terminated name.
             unsafe {
                 let attnum = pg_sys::get_attnum(relid, attname.as_ptr());
                 if attnum == 0 {
-                    return None;
+                    return host::Column::Missing;
                 }
-                let ty = pg_sys::format_type_be(pg_sys::get_atttype(relid, attnum));
-                Some(std::ffi::CStr::from_ptr(ty).to_string_lossy().into_owned())
+                let ty = pg_sys::get_atttype(relid, attnum);
+                if ty == expected_oid(expected) {
+                    return host::Column::Expected;
+                }
+                let name = pg_sys::format_type_be(ty);
+                host::Column::Other(std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned())
             }
         };
-        match host::problem(table, relid != pg_sys::InvalidOid, column_type) {
+        match host::problem(table, relid != pg_sys::InvalidOid, column) {
             Some(problem) => problem.into_datum().expect("a text datum"),
             None => {
                 // SAFETY: a STRICT function may return SQL NULL by setting isnull.

@@ -40,31 +40,42 @@ pub fn table(name: &str) -> Option<&'static HostTable> {
     HOST_TABLES.iter().find(|t| t.name == name)
 }
 
+/// What the catalogs say of an expected column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    /// No such column (or a dropped one).
+    Missing,
+    /// There, of the expected type.
+    Expected,
+    /// There, of another type (its `format_type` spelling).
+    Other(String),
+}
+
 /// What is wrong with a host table, from what the catalogs say: `exists` (the relation is there),
-/// then for each expected column its actual type (`None`: no such column). None when all is well.
+/// then `column(name, expected type)` for each expected column. None when all is well.
 pub fn problem(
     table: &HostTable,
     exists: bool,
-    mut column_type: impl FnMut(&str) -> Option<String>,
+    mut column: impl FnMut(&str, &str) -> Column,
 ) -> Option<String> {
     if !exists {
         return Some(format!("relation \"public.{}\" does not exist", table.name));
     }
-    for (column, expected) in table.columns {
-        match column_type(column) {
-            None => {
+    for (name, expected) in table.columns {
+        match column(name, expected) {
+            Column::Missing => {
                 return Some(format!(
-                    "column public.{}.{column} does not exist",
+                    "column public.{}.{name} does not exist",
                     table.name
                 ))
             }
-            Some(actual) if actual != *expected => {
+            Column::Other(actual) => {
                 return Some(format!(
-                    "public.{}.{column} is {actual}, expected {expected}",
+                    "public.{}.{name} is {actual}, expected {expected}",
                     table.name
                 ))
             }
-            Some(_) => {}
+            Column::Expected => {}
         }
     }
     None
@@ -78,19 +89,34 @@ mod tests {
     fn names_what_is_missing_or_wrong() {
         let members = table("organization_members").unwrap();
         assert_eq!(
-            problem(members, false, |_| None).unwrap(),
+            problem(members, false, |_, _| Column::Missing).unwrap(),
             "relation \"public.organization_members\" does not exist"
         );
         assert_eq!(
-            problem(members, true, |c| (c != "role").then(|| "uuid".into())).unwrap(),
+            problem(members, true, |c, _| if c == "role" {
+                Column::Missing
+            } else {
+                Column::Expected
+            })
+            .unwrap(),
             "column public.organization_members.role does not exist"
         );
         let services = table("services").unwrap();
         assert_eq!(
-            problem(services, true, |_| Some("integer".into())).unwrap(),
+            problem(services, true, |_, _| Column::Other("integer".into())).unwrap(),
             "public.services.id is integer, expected text"
         );
-        assert_eq!(problem(services, true, |_| Some("text".into())), None);
+        assert_eq!(problem(services, true, |_, _| Column::Expected), None);
         assert!(table("auth.users").is_none());
+    }
+
+    #[test]
+    fn every_expected_type_is_one_the_extension_compares_by_oid() {
+        // src/ffi.rs (host_storage_problem) maps these names to their oids.
+        for t in HOST_TABLES {
+            for (_, ty) in t.columns {
+                assert!(["uuid", "text"].contains(ty), "{}: {ty}", t.name);
+            }
+        }
     }
 }
