@@ -65,6 +65,13 @@ count_tap() { # file → counts ok / not ok lines; a run with neither, or a bad 
     fi
 }
 
+report_tap() { # <label> <file>: count_tap, then one summary line and the failures
+    local label=$1 f=$2
+    count_tap "$f"
+    printf '   %-40s %s\n' "$label" "$(grep -cE '^ *ok [0-9]+' "$f") ok, $(grep -cE '^ *not ok' "$f") not ok"
+    grep -E '^ *not ok' -A6 "$f" | sed 's/^/      /' || true
+}
+
 gate() { # gate <name> <command…>: one pass or one failure
     local name=$1; shift
     if "$@" >"$LOG_DIR/gate-$name.log" 2>&1; then
@@ -129,9 +136,7 @@ echo "== P. packages (scripts/package.sh → dist/, checked by tests/dist.sh)"
 if scripts/package.sh >"$LOG_DIR/package.log" 2>&1; then
     PASSED=$((PASSED + 1)); echo "   scripts/package.sh                       ok"
     bash tests/dist.sh >"$LOG_DIR/dist.tap" 2>&1 || true
-    count_tap "$LOG_DIR/dist.tap"
-    printf '   %-40s %s\n' dist "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/dist.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/dist.tap") not ok"
-    grep -E '^ *not ok' -A6 "$LOG_DIR/dist.tap" | sed 's/^/      /' || true
+    report_tap dist "$LOG_DIR/dist.tap"
 else
     FAILED=$((FAILED + 1)); echo "   scripts/package.sh FAILED"; tail -20 "$LOG_DIR/package.log" | sed 's/^/      /'
 fi
@@ -145,9 +150,7 @@ run_layers() {
         db=$(basename "$f" .sql)
         createdb "$db"
         pg_prove --verbose --dbname "$db" "$f" >"$LOG_DIR/$major-$db.tap" 2>&1 || true
-        count_tap "$LOG_DIR/$major-$db.tap"
-        printf '   %-40s %s\n' "$db" "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/$major-$db.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/$major-$db.tap") not ok"
-        grep -E '^ *not ok' -A6 "$LOG_DIR/$major-$db.tap" | sed 's/^/      /' || true
+        report_tap "$db" "$LOG_DIR/$major-$db.tap"
     done
 
     echo "== 4. PostgREST replay (tests/postgrest_replay.rs, as the authenticator role), PostgreSQL $major"
@@ -174,9 +177,7 @@ run_layers() {
         if grep -qE '^1\.\.0 # SKIP' "$LOG_DIR/$major-$name.tap"; then
             printf '   %-40s %s\n' "$name" "skipped: $(sed -n 's/^1\.\.0 # SKIP //p' "$LOG_DIR/$major-$name.tap")"; continue
         fi
-        count_tap "$LOG_DIR/$major-$name.tap"
-        printf '   %-40s %s\n' "$name" "$(grep -cE '^ *ok [0-9]+' "$LOG_DIR/$major-$name.tap") ok, $(grep -cE '^ *not ok' "$LOG_DIR/$major-$name.tap") not ok"
-        grep -E '^ *not ok' -A6 "$LOG_DIR/$major-$name.tap" | sed 's/^/      /' || true
+        report_tap "$name" "$LOG_DIR/$major-$name.tap"
     done
     cluster_stop
 }
@@ -191,9 +192,9 @@ readme_block() {
 use_pg 15
 tally_start
 echo "== PostgreSQL 15 from the Debian package, installed with README's commands:"
-readme_block "On Debian or Ubuntu with PostgreSQL 15" | sed 's/^/   $ /'
-if [ -n "$(readme_block "On Debian or Ubuntu with PostgreSQL 15")" ] \
-   && bash -euo pipefail -c "$(readme_block "On Debian or Ubuntu with PostgreSQL 15")" >"$LOG_DIR/dpkg-i.log" 2>&1; then
+commands=$(readme_block "On Debian or Ubuntu with PostgreSQL 15")
+echo "$commands" | sed 's/^/   $ /'
+if [ -n "$commands" ] && bash -euo pipefail -c "$commands" >"$LOG_DIR/dpkg-i.log" 2>&1; then
     PASSED=$((PASSED + 1))
     run_layers 15
     if dpkg -r "$DEB" >"$LOG_DIR/dpkg-r.log" 2>&1; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); echo "   dpkg -r FAILED"; fi
@@ -213,10 +214,10 @@ tally_end 15
 use_pg 18
 tally_start
 echo "== PostgreSQL 18 from the tarball, installed with README's commands:"
-readme_block "Anywhere else" | sed 's/^/   $ /'
+commands=$(readme_block "Anywhere else")
+echo "$commands" | sed 's/^/   $ /'
 rm -rf /tmp/pilot_guardrails-*-pg18
-if [ -n "$(readme_block "Anywhere else")" ] \
-   && bash -euo pipefail -c "$(readme_block "Anywhere else")" >"$LOG_DIR/tar-install.log" 2>&1 \
+if [ -n "$commands" ] && bash -euo pipefail -c "$commands" >"$LOG_DIR/tar-install.log" 2>&1 \
    && [ -f "$(pg_config --pkglibdir)/pilot_guardrails.so" ]; then
     PASSED=$((PASSED + 1))
     run_layers 18
