@@ -56,25 +56,57 @@ fn row(what: &str, ours: &Stat, other_name: &str, other: &Stat, unit: &str) {
     );
 }
 
-fn pgbench(args: &[&str]) -> f64 {
-    let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
-        .args(args)
-        .output()
-        .expect("pgbench");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("tps = ")
-                .and_then(|r| r.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "pgbench failed: {}{}",
-                text,
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+/// pgbench against the bench cluster: the same options for every run but the clients, the role
+/// and the script.
+struct Pgbench<'a> {
+    seconds: &'a str,
+    port: &'a str,
+    db: &'a str,
+}
+
+impl Pgbench<'_> {
+    /// Transactions per second of `script` run by `clients` clients as `user`.
+    fn tps(&self, clients: &str, user: &str, script: &str) -> f64 {
+        let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
+            .args([
+                "-n",
+                "-M",
+                "simple",
+                "-c",
+                clients,
+                "-j",
+                "2",
+                "-T",
+                self.seconds,
+            ])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                self.port,
+                "-U",
+                user,
+                "-f",
+                script,
+                self.db,
+            ])
+            .output()
+            .expect("pgbench");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix("tps = ")
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "pgbench failed: {}{}",
+                    text,
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+    }
 }
 
 fn main() {
@@ -86,6 +118,7 @@ fn main() {
     };
     let _ = api_dsn;
     let rounds: usize = rounds.parse().unwrap();
+    let bench = Pgbench { seconds, port, db };
     let mut c = Client::connect(admin_dsn, NoTls).expect("connect");
     c.batch_execute("set jit = off").unwrap();
     let n: i64 = c
@@ -188,66 +221,9 @@ fn main() {
     // printed as a floor.
     let (mut rec, mut table, mut ins) = (vec![], vec![], vec![]);
     for _ in 0..rounds.min(3) {
-        table.push(pgbench(&[
-            "-n",
-            "-M",
-            "simple",
-            "-c",
-            "2",
-            "-j",
-            "2",
-            "-T",
-            seconds,
-            "-h",
-            "127.0.0.1",
-            "-p",
-            port,
-            "-U",
-            "authenticator",
-            "-f",
-            "bench/pgbench_table_insert.sql",
-            db,
-        ]));
-        rec.push(pgbench(&[
-            "-n",
-            "-M",
-            "simple",
-            "-c",
-            "2",
-            "-j",
-            "2",
-            "-T",
-            seconds,
-            "-h",
-            "127.0.0.1",
-            "-p",
-            port,
-            "-U",
-            "authenticator",
-            "-f",
-            "bench/pgbench_record.sql",
-            db,
-        ]));
-        ins.push(pgbench(&[
-            "-n",
-            "-M",
-            "simple",
-            "-c",
-            "2",
-            "-j",
-            "2",
-            "-T",
-            seconds,
-            "-h",
-            "127.0.0.1",
-            "-p",
-            port,
-            "-U",
-            "postgres",
-            "-f",
-            "bench/pgbench_insert.sql",
-            db,
-        ]));
+        table.push(bench.tps("2", "authenticator", "bench/pgbench_table_insert.sql"));
+        rec.push(bench.tps("2", "authenticator", "bench/pgbench_record.sql"));
+        ins.push(bench.tps("2", "postgres", "bench/pgbench_insert.sql"));
     }
     let (rec, table, ins) = (stat(rec), stat(table), stat(ins));
     row("recording through PostgREST's protocol, pgbench 2 clients: recorder vs PostgREST's table endpoint (INSERT under RLS, same row, same framing)", &rec, "table endpoint", &table, "transactions/s");
@@ -345,26 +321,7 @@ fn main() {
                 "select pilot_configure('recorder_calls_per_minute', '{limit}')"
             ))
             .unwrap();
-            out.push(pgbench(&[
-                "-n",
-                "-M",
-                "simple",
-                "-c",
-                "8",
-                "-j",
-                "2",
-                "-T",
-                seconds,
-                "-h",
-                "127.0.0.1",
-                "-p",
-                port,
-                "-U",
-                "authenticator",
-                "-f",
-                "bench/pgbench_record.sql",
-                db,
-            ]));
+            out.push(bench.tps("8", "authenticator", "bench/pgbench_record.sql"));
         }
     }
     c.batch_execute("select pilot_configure('recorder_calls_per_minute', '0')")

@@ -1255,24 +1255,28 @@ fn scorecard_page_as_a_person_sees_it() {
         ("baseline_failed_contact_rate", "0.5"),
         ("baseline_p50_seconds_to_connection", "7200"),
     ];
-    let page = e.api.request(
-        &Request::get("pilot_scorecard_page", user(VIEWER_A), &q).header("Accept", "text/html"),
-    );
+    // GET /rpc/pilot_scorecard_page as `jwt`, with `accept` (None: the replay's default JSON).
+    let page_request = |jwt: Option<Value>, accept: Option<&str>| {
+        let r = Request::get("pilot_scorecard_page", jwt, &q);
+        match accept {
+            Some(a) => r.header("Accept", a),
+            None => r,
+        }
+    };
+    let page = e
+        .api
+        .request(&page_request(user(VIEWER_A), Some("text/html")));
     let card = e
         .api
         .request(&Request::get("pilot_scorecard", user(VIEWER_A), &q));
-    let other = e.api.request(
-        &Request::get("pilot_scorecard_page", user(OWNER_B), &q).header("Accept", "text/html"),
-    );
-    let anon = e
+    let other = e
         .api
-        .request(&Request::get("pilot_scorecard_page", None, &q).header("Accept", "text/html"));
-    let as_json = e
+        .request(&page_request(user(OWNER_B), Some("text/html")));
+    let anon = e.api.request(&page_request(None, Some("text/html")));
+    let as_json = e.api.request(&page_request(user(VIEWER_A), None));
+    let as_png = e
         .api
-        .request(&Request::get("pilot_scorecard_page", user(VIEWER_A), &q));
-    let as_png = e.api.request(
-        &Request::get("pilot_scorecard_page", user(VIEWER_A), &q).header("Accept", "image/png"),
-    );
+        .request(&page_request(user(VIEWER_A), Some("image/png")));
     e.admin
         .execute(
             &format!("update organizations set name = $1 where id = '{ORG_A}'"),
@@ -1429,9 +1433,9 @@ fn scorecard_page_as_a_person_sees_it() {
                from generate_series(0, 364) d, unnest(array['M1','M2_P50','M2_P75','M2_P90','M3','M4','M5','M6','M7']) m;"
         ))
         .unwrap();
-    let year = e.api.request(
-        &Request::get("pilot_scorecard_page", user(VIEWER_A), &q).header("Accept", "text/html"),
-    );
+    let year = e
+        .api
+        .request(&page_request(user(VIEWER_A), Some("text/html")));
     assert_status(&year, 200, "a year of history");
     let len = year.raw.as_deref().unwrap().len();
     assert!(len < 100 * 1024, "{len} bytes");
