@@ -61,10 +61,12 @@ declare
                        {"X-Content-Type-Options": "nosniff"},
                        {"Cache-Control": "private, no-store"}]';
 begin
+    -- the newest 200,000 snapshots at the most (the renderer reads 16 MiB at the most; a chart
+    -- draws one point per pixel column anyway)
     select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
                h.metric_id, pg_catalog.date_part('epoch', h.calculated_at), h.metric_value, h.suppressed)), '[]')
       into history
-      from public.pilot_metric_history($1, $2) h;
+      from (select * from public.pilot_metric_history($1, $2) limit 200000) h;
     -- PostgREST sends these headers with the response; earlier ones (a pre-request function's) stay.
     if pg_catalog.current_setting('response.headers', true) <> '' then
         headers := pg_catalog.current_setting('response.headers', true)::jsonb || headers;

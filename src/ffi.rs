@@ -453,18 +453,33 @@ c_function!(
         let organization: Option<&str> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 2) };
         // SAFETY: argument 3 is declared int4 and is not null (STRICT).
         let k: Option<i32> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 3) };
-        let Ok(html) = page::render(
+        let html = match page::render(
             card.unwrap_or_default(),
             history.unwrap_or_default(),
             organization.unwrap_or_default(),
             i64::from(k.unwrap_or(0)),
-        ) else {
-            ereport!(
-                PgLogLevel::ERROR,
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                "pilot_private.render_scorecard_page: card and history must be JSON"
-            );
-            unreachable!()
+            &mut interrupt,
+        ) {
+            Ok(html) => html,
+            Err(page::RenderError::TooLarge) => {
+                ereport!(
+                    PgLogLevel::ERROR,
+                    PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                    format!(
+                        "pilot_private.render_scorecard_page: card and history may hold at most {} MiB of JSON",
+                        page::MAX_INPUT_BYTES >> 20
+                    )
+                );
+                unreachable!()
+            }
+            Err(page::RenderError::Json(_)) => {
+                ereport!(
+                    PgLogLevel::ERROR,
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    "pilot_private.render_scorecard_page: card and history must be JSON"
+                );
+                unreachable!()
+            }
         };
         html.into_datum().expect("a text datum")
     }

@@ -218,22 +218,42 @@ fn exact_values(card: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The most JSON text the renderer reads (scorecard and history together): a direct caller cannot
+/// make it parse, hold and walk more. `pilot_scorecard_page` passes at most the newest 200,000
+/// history rows (about 11 MiB).
+pub const MAX_INPUT_BYTES: usize = 16 << 20;
+
+/// Why there is no page.
+#[derive(Debug)]
+pub enum RenderError {
+    /// The scorecard and history are more than [`MAX_INPUT_BYTES`].
+    TooLarge,
+    /// The scorecard or the history is not JSON.
+    Json(serde_json::Error),
+}
+
 /// The page, from the scorecard's and the history's JSON text (what the database passes). History
-/// rows that are not `[id, epoch, value|null, suppressed]` are ignored.
+/// rows that are not `[id, epoch, value|null, suppressed]` are ignored. `interrupt` is called every
+/// 1,024 history rows (statement_timeout and cancellation stop the walk).
 pub fn render(
     card: &str,
     history: &str,
     organization: &str,
     min_cell_size: i64,
-) -> Result<String, serde_json::Error> {
-    let parsed: Value = serde_json::from_str(card)?;
-    let rows: Value = serde_json::from_str(history)?;
+    interrupt: &mut impl FnMut(),
+) -> Result<String, RenderError> {
+    if card.len() + history.len() > MAX_INPUT_BYTES {
+        return Err(RenderError::TooLarge);
+    }
+    let parsed: Value = serde_json::from_str(card).map_err(RenderError::Json)?;
+    let rows: Value = serde_json::from_str(history).map_err(RenderError::Json)?;
     Ok(draw(
         &parsed,
         &exact_values(card),
         &rows,
         organization,
         min_cell_size,
+        interrupt,
     ))
 }
 
@@ -243,6 +263,7 @@ fn draw(
     history: &Value,
     organization: &str,
     min_cell_size: i64,
+    interrupt: &mut impl FnMut(),
 ) -> String {
     let cycle = text(card, "pilot_cycle_id");
     let as_of = text(card, "as_of");
@@ -267,7 +288,16 @@ fn draw(
     // Points of each metric's history, oldest first.
     let mut series: Vec<Vec<(f64, f64)>> = vec![Vec::new(); METRICS.len()];
     let mut hidden = vec![0usize; METRICS.len()];
-    for row in history.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+    for (n, row) in history
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        if n % 1024 == 0 {
+            interrupt();
+        }
         let Some(r) = row.as_array() else { continue };
         let (Some(id), Some(t)) = (r.first().and_then(Value::as_str), number(r.get(1))) else {
             continue;
@@ -448,12 +478,22 @@ fn chart(
             y(first.1)
         );
     } else {
+        // One point per pixel column (the newest snapshot of each): the chart, and the page, stay
+        // small however many snapshots there are.
+        let mut drawn: Vec<(f64, f64)> = Vec::with_capacity(points.len().min(W as usize + 1));
+        for (t, v) in points {
+            let p = (x(*t), y(*v));
+            match drawn.last_mut() {
+                Some(last) if last.0.floor() == p.0.floor() => *last = p,
+                _ => drawn.push(p),
+            }
+        }
         out.push_str("<polyline fill=\"none\" stroke=\"#2456a6\" stroke-width=\"1.5\" points=\"");
-        for (i, (t, v)) in points.iter().enumerate() {
+        for (i, (px, py)) in drawn.iter().enumerate() {
             if i > 0 {
                 out.push(' ');
             }
-            let _ = write!(out, "{:.1},{:.1}", x(*t), y(*v));
+            let _ = write!(out, "{px:.1},{py:.1}");
         }
         out.push_str("\"/>");
     }
@@ -474,7 +514,14 @@ mod tests {
     use serde_json::json;
 
     fn page(card: &Value, history: &Value, organization: &str, k: i64) -> String {
-        render(&card.to_string(), &history.to_string(), organization, k).unwrap()
+        render(
+            &card.to_string(),
+            &history.to_string(),
+            organization,
+            k,
+            &mut || {},
+        )
+        .unwrap()
     }
 
     fn card(gate1: Value) -> Value {
@@ -521,13 +568,19 @@ mod tests {
     fn values_are_written_as_the_json_spells_them() {
         // numeric's 20 digits, which an f64 would round (serde_json reads this as ...666, not ...667)
         let card = r#"{"pilot_cycle_id": "c", "as_of": "t", "metrics": {"M1": {"value": 0.66666666666666666667, "numerator": 4, "denominator": 6, "suppressed": false}, "M4": {"value": null}}}"#;
-        let page = render(card, "[]", "x", 11).unwrap();
+        let page = render(card, "[]", "x", 11, &mut || {}).unwrap();
         assert!(
             page.contains("<data value=\"0.66666666666666666667\">66.7 %</data>"),
             "{page}"
         );
-        assert!(render("{", "[]", "x", 11).is_err());
-        assert!(render(card, "[", "x", 11).is_err());
+        assert!(matches!(
+            render("{", "[]", "x", 11, &mut || {}),
+            Err(RenderError::Json(_))
+        ));
+        assert!(matches!(
+            render(card, "[", "x", 11, &mut || {}),
+            Err(RenderError::Json(_))
+        ));
     }
 
     #[test]
@@ -636,6 +689,48 @@ mod tests {
         let page = page(&card(Value::Null), &Value::Array(rows), "x", 11);
         assert!(page.len() < 100 * 1024, "{} bytes", page.len());
         assert!(page.matches("<polyline").count() == 9);
+    }
+
+    #[test]
+    fn a_long_history_is_bounded_in_size_and_interruptible() {
+        // 200,000 snapshots of one metric, a minute apart: one point per pixel column is drawn
+        let day0 = 1_767_225_600.0;
+        let rows: Vec<Value> = (0..200_000)
+            .map(|i| {
+                json!([
+                    "M1",
+                    day0 + i as f64 * 60.0,
+                    (i % 100) as f64 / 100.0,
+                    false
+                ])
+            })
+            .collect();
+        let history = Value::Array(rows).to_string();
+        let mut calls = 0;
+        let page = render(
+            &card(Value::Null).to_string(),
+            &history,
+            "x",
+            11,
+            &mut || calls += 1,
+        )
+        .unwrap();
+        assert!(calls >= 195, "{calls} interrupt checks");
+        let line = &page[page.find("<polyline").unwrap()..];
+        let line = &line[..line.find("/>").unwrap()];
+        assert!(
+            line.matches(',').count() <= 300,
+            "{} points",
+            line.matches(',').count()
+        );
+        assert!(page.contains("200000 snapshots from"));
+        assert!(page.len() < 100 * 1024, "{} bytes", page.len());
+        // and more input than the bound is refused before it is read
+        let big = format!("[{}0]", "0,".repeat(MAX_INPUT_BYTES / 2));
+        assert!(matches!(
+            render("{}", &big, "x", 11, &mut || {}),
+            Err(RenderError::TooLarge)
+        ));
     }
 
     #[test]

@@ -12,7 +12,7 @@ create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 \i tests/fixtures/scorecard_rows.sql
 
-select plan(17);
+select plan(18);
 
 select is((select format('%s.%s %s', n.nspname, t.typname, t.typtype)
              from pg_proc p join pg_type t on t.oid = p.prorettype join pg_namespace n on n.oid = t.typnamespace
@@ -56,6 +56,13 @@ select is(test_support.run_as('authenticated', '{"sub":"44444444-4444-4444-8444-
               $$select pilot_private.organization_name('a0000000-0000-4000-8000-00000000000a')$$),
           'ERROR 42501: pilot_scorecard_page: not allowed: the caller is not a member of the organization',
           'its SECURITY DEFINER part, called directly by a member of B: 42501, no name');
+
+-- Its renderer, called directly in a SQL session acting as authenticated with more than it reads:
+-- refused before any of it is parsed (the page function passes at most 200,000 history rows).
+select is(test_support.run_as('authenticated', '{"sub":"33333333-3333-4333-8333-333333333333"}',
+              $$select pilot_private.render_scorecard_page('{}', '[' || repeat('0,', 9000000) || '0]', '', 11)$$),
+          'ERROR 54000: pilot_private.render_scorecard_page: card and history may hold at most 16 MiB of JSON',
+          'the renderer refuses more than 16 MiB of JSON (54000)');
 
 -- response.headers: the CSP, after what a pre-request function set.
 select is(test_support.run_as('authenticated', '{"sub":"33333333-3333-4333-8333-333333333333"}',
