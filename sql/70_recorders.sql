@@ -165,11 +165,10 @@ comment on function pilot_private.check_connection_anchor(text, jsonb) is
 -- out names nothing. Each lookup once per call: for the roles row-level security applies to, the
 -- table's host-row trigger (40_tables.sql) makes the same check with the same 23503 in the same
 -- statement, before anything is written, so this checks them for backend roles only (whom the
--- trigger trusts). SECURITY DEFINER so that the registered-cycle check reads pilot_cycles without
--- its row-level security (the caller, a writer, may read every cycle anyway).
+-- trigger trusts). The registered-cycle check reads pilot_cycles under its row-level security, as
+-- the caller: a signed-in user of no organization cannot learn which cycles exist by calling this.
 create function pilot_private.check_host_rows(kind text, payload jsonb, refs text[]) returns void
     language plpgsql stable
-    security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -188,7 +187,7 @@ begin
         raise exception using errcode = '23503',
             message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
     end if;
-    if not pilot_private.acting_is_backend() then
+    if not pilot_private.is_backend() then
         return;
     end if;
     for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop

@@ -226,7 +226,6 @@ comment on function pilot_private.check_connection_anchor(text, jsonb) is
 
 create function pilot_private.check_host_rows(kind text, payload jsonb, refs text[]) returns void
     language plpgsql stable
-    security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -245,7 +244,7 @@ begin
         raise exception using errcode = '23503',
             message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
     end if;
-    if not pilot_private.acting_is_backend() then
+    if not pilot_private.is_backend() then
         return;
     end if;
     for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop

@@ -14,7 +14,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 
-select plan(6);
+select plan(7);
 
 select is((select string_agg(p.oid::regprocedure::text, ', ' order by p.oid::regprocedure::text)
              from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
@@ -70,5 +70,12 @@ select is(pg_temp.record_as_editor(),
     'ERROR PT501: pilot storage missing: relation "public.services" does not exist',
     'the host''s services gone: PT501 naming it');
 alter table public.services_away rename to services;
+
+-- The registered-cycle check runs as the caller, under pilot_cycles' row-level security: called
+-- directly by a signed-in user of no organization, a registered cycle looks unregistered too.
+select is(test_support.run_as('authenticated', '{"sub": "55555555-5555-4555-8555-555555555555"}',
+    $$select pilot_private.check_host_rows('service_scope', '{"pilot_cycle_id": "cycle-1"}', '{}')::text$$),
+    'ERROR 23503: pilot_cycle_id: no registered pilot cycle with this id (public.pilot_cycles)',
+    'check_host_rows cannot be used to learn which cycles exist');
 
 select * from finish();
