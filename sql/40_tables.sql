@@ -135,6 +135,8 @@ create table public.pilot_connection_events (
     connected_at timestamptz not null,
     contact_attempt_event_id uuid,
     referral_event_id uuid,
+    -- M2's duration, fixed at write time from the anchor (79_scorecard_counts.sql); not writable
+    seconds_to_connection bigint,
     constraint exactly_one_anchor check (num_nonnulls(contact_attempt_event_id, referral_event_id) = 1),
     -- The anchor is an event of the same cycle and organization (SPEC §3.5), for direct writes and
     -- later updates of the anchor too. MATCH SIMPLE: the absent anchor (null) is not checked.
@@ -148,6 +150,8 @@ create table public.pilot_connection_events (
 comment on table public.pilot_connection_events is
 $$Pilot: a person reached the service, anchored to the contact attempt or the referral that led there.
 Source of M2 (seconds to connection). Write through pilot_record_connection().$$;
+comment on column public.pilot_connection_events.seconds_to_connection is
+    'Whole seconds from the anchor (the attempt''s attempted_at or the referral''s created_at) to connected_at, rounded half away from zero; null when negative. Set by the database on every write and when the anchor''s time moves; a value sent is ignored.';
 create index pilot_connection_events_cycle_org_time on public.pilot_connection_events (pilot_cycle_id, org_id, connected_at);
 create index pilot_connection_events_contact_attempt on public.pilot_connection_events (contact_attempt_event_id);
 create index pilot_connection_events_referral on public.pilot_connection_events (referral_event_id);

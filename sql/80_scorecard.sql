@@ -13,90 +13,161 @@ create function pilot_private.rate(num bigint, den bigint) returns jsonb
         'value', case when den > 0 then num::numeric / den end, 'numerator', num, 'denominator', den);
 comment on function pilot_private.rate(bigint, bigint) is 'A metric object; the value is null when the denominator is 0.';
 
--- The metrics as one jsonb object {"M1": {"value", "numerator", "denominator"}, ...}; raw (the
--- callers publish them through present_metrics). v_org null: every organization of the cycle
--- (the cycle scorecard's total; a connection's anchor is still of its own organization).
--- PL/pgSQL with force_custom_plan: every call is planned with its real cycle and organization
--- (a LANGUAGE sql body would be planned generically, blind to how selective the cycle is).
-create function pilot_private.scorecard_metrics(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
+-- The values of M2 at the given 0-based ranks of the sorted durations (null past the end), from
+-- the maintained histogram: the running sum over blocks of 4,096 seconds finds a rank's block,
+-- the running sum over that block's 64 spans of 64 seconds its span, the running sum over the
+-- span's seconds its value — at most (blocks + 64 + 64) rows a rank, however many connections
+-- there are. v_org null: every organization of the cycle.
+create function pilot_private.durations_at_ranks(v_cycle text, v_org uuid, ranks bigint[]) returns bigint[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
     set plan_cache_mode = force_custom_plan
-as $fn$
+as $$
 begin
     return (
-    with per_entity as (
-        -- one pass over the attempts serves M1 and M5: per hash (null included), attempts and failures
-        select a.entity_key_hash collate "C" as entity_key_hash, pg_catalog.count(*) as attempts,
-               pg_catalog.count(*) filter (where a.attempt_outcome <> 'connected') as failures
-          from public.pilot_contact_attempt_events a
-         where a.pilot_cycle_id = v_cycle and (v_org is null or a.recorded_by_org_id = v_org)
-         group by 1
-    ), m1 as (
-        select coalesce(pg_catalog.sum(failures), 0)::bigint as num, coalesce(pg_catalog.sum(attempts), 0)::bigint as den
-          from per_entity
-    ), m5 as (
-        select pg_catalog.count(*) filter (where entity_key_hash is not null and failures >= 2) as num,
-               pg_catalog.count(*) filter (where entity_key_hash is not null) as den
-          from per_entity
-    ), durations as (
-        -- seconds from the anchor (same cycle and organization) to the connection, judged on the
-        -- exact difference, then rounded half away from zero
-        select pg_catalog.round(d)::bigint as seconds
-          from (select extract(epoch from c.connected_at)
-                       - extract(epoch from coalesce(a.attempted_at, r.created_at)) as d
-                  from public.pilot_connection_events c
-                  left join public.pilot_contact_attempt_events a
-                         on a.id = c.contact_attempt_event_id and a.pilot_cycle_id = c.pilot_cycle_id and a.recorded_by_org_id = c.org_id
-                  left join public.pilot_referral_events r
-                         on r.id = c.referral_event_id and r.pilot_cycle_id = c.pilot_cycle_id and r.source_org_id = c.org_id
-                 where c.pilot_cycle_id = v_cycle and (v_org is null or c.org_id = v_org)) exact
-         where d >= 0
-    ), m2 as (
-        select pilot_private.percentiles(coalesce(pg_catalog.array_agg(seconds), '{}'), '{50,75,90}')::numeric[] as p,
-               pg_catalog.count(*) as den
-          from durations
-    ), m3 as (
-        select pg_catalog.count(*) filter (where r.referral_state <> 'initiated') as num, pg_catalog.count(*) as den
-          from public.pilot_referral_events r
-         where r.pilot_cycle_id = v_cycle and (v_org is null or r.source_org_id = v_org)
-    ), m4 as (
-        select pg_catalog.count(*) filter (
+    with blocks as (
+        select x.bucket, pg_catalog.sum(x.n) over (order by x.bucket) - x.n as before, x.n
+          from (select c.bucket, pg_catalog.sum(c.n) as n
+                  from pilot_private.scorecard_counts c
+                 where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and c.source = 6
+                 group by c.bucket) x
+    )
+    select pg_catalog.array_agg(f.second order by r.ord)
+      from pg_catalog.unnest(ranks) with ordinality r(rank, ord)
+      left join blocks b on r.rank >= b.before and r.rank < b.before + b.n
+      left join lateral (
+            select y.bucket as span, r.rank - b.before - y.before as within
+              from (select x.bucket, pg_catalog.sum(x.n) over (order by x.bucket) - x.n as before, x.n
+                      from (select c.bucket, pg_catalog.sum(c.n) as n
+                              from pilot_private.scorecard_counts c
+                             where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and c.source = 8
+                               and c.bucket between b.bucket * 64 and b.bucket * 64 + 63
+                             group by c.bucket) x) y
+             where r.rank - b.before >= y.before and r.rank - b.before < y.before + y.n) s on true
+      left join lateral (
+            select y.bucket as second
+              from (select x.bucket, pg_catalog.sum(x.n) over (order by x.bucket) - x.n as before, x.n
+                      from (select c.bucket, pg_catalog.sum(c.n) as n
+                              from pilot_private.scorecard_counts c
+                             where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and c.source = 7
+                               and c.bucket between s.span * 64 and s.span * 64 + 63
+                             group by c.bucket) x) y
+             where s.within >= y.before and s.within < y.before + y.n) f on true);
+end
+$$;
+comment on function pilot_private.durations_at_ranks(text, uuid, bigint[]) is
+    'M2: the durations at the given 0-based ranks of one cycle and organization (null: all of them), from the maintained histogram, read as the caller.';
+
+-- M1, M2, M3, M5, M6 and M7 of one cycle and organization (null: every organization of the
+-- cycle, people counted once), raw, from the maintained counts (79_scorecard_counts.sql), read as
+-- the caller (row-level security applies to them as to the rows).
+create function pilot_private.counted_metrics(v_cycle text, v_org uuid) returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_custom_plan
+as $$
+declare
+    t record;
+    ranks bigint[] := '{}';
+    rems int[] := '{}';
+    vals bigint[];
+    p numeric[] := '{}';
+    steps bigint;
+    i int;
+begin
+    -- sources 1-6; v_org null: the cycle-wide rows (org_id null)
+    select coalesce(pg_catalog.sum(c.n) filter (where c.source = 1), 0)::bigint as attempts,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 1), 0)::bigint as failures,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 2), 0)::bigint as people,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 2), 0)::bigint as repeat_people,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 3), 0)::bigint as referrals,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 3), 0)::bigint as terminal,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 4), 0)::bigint as audits,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 4), 0)::bigint as fatal,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 5), 0)::bigint as fits,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 5), 0)::bigint as preferred,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 6), 0)::bigint as durations
+      into t
+      from pilot_private.scorecard_counts c
+     where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and c.source between 1 and 6;
+
+    -- M2: the p-th percentile sits at p·(n − 1)/100: the value at rank p·(n − 1) div 100, plus
+    -- (p·(n − 1) mod 100)/100 of the gap to the next one (core/src/math.rs, on those two values)
+    if t.durations > 0 then
+        foreach steps in array array[50 * (t.durations - 1), 75 * (t.durations - 1), 90 * (t.durations - 1)] loop
+            ranks := ranks || array[steps / 100, steps / 100 + case when steps % 100 > 0 then 1 else 0 end];
+            rems := rems || (steps % 100)::int;
+        end loop;
+        vals := pilot_private.durations_at_ranks(v_cycle, v_org, ranks);
+        for i in 1 .. 3 loop
+            p := p || (pilot_private.percentiles(array[vals[2 * i - 1], vals[2 * i]], array[rems[i]]))[1]::numeric;
+        end loop;
+    end if;
+
+    return pg_catalog.jsonb_build_object(
+        'M1', pilot_private.rate(t.failures, t.attempts),
+        'M2_P50', pg_catalog.jsonb_build_object('value', p[1], 'numerator', null, 'denominator', t.durations),
+        'M2_P75', pg_catalog.jsonb_build_object('value', p[2], 'numerator', null, 'denominator', t.durations),
+        'M2_P90', pg_catalog.jsonb_build_object('value', p[3], 'numerator', null, 'denominator', t.durations),
+        'M3', pilot_private.rate(t.terminal, t.referrals),
+        'M5', pilot_private.rate(t.repeat_people, t.people),
+        'M6', pilot_private.rate(t.fatal, t.audits),
+        'M7', pilot_private.rate(t.preferred, t.fits));
+end
+$$;
+comment on function pilot_private.counted_metrics(text, uuid) is
+    'M1, M2, M3, M5, M6 and M7 of one cycle and organization (null: all of them) as raw metric objects, from the maintained counts, read as the caller.';
+
+-- M4 of one cycle and organization (null: all of them) at as_of, raw, from its rows: one index
+-- probe per scoped service for its latest check, read as the caller.
+create function pilot_private.freshness_metric(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_custom_plan
+as $$
+begin
+    return (
+    select pilot_private.rate(
+               pg_catalog.count(*) filter (
                    where latest.checked_at is not null
                      and extract(epoch from v_as_of) - extract(epoch from latest.checked_at)
-                         <= case s.sla_tier when 'crisis' then 24 when 'high_demand' then 48 else 168 end * 3600) as num,
-               pg_catalog.count(*) as den
-          from public.pilot_service_scope s
-          left join lateral (
-                select e.checked_at from public.service_operational_status_events e
-                 where e.pilot_cycle_id = s.pilot_cycle_id and e.org_id = s.org_id and e.service_id = s.service_id
-                   and e.checked_at <= v_as_of
-                 order by e.checked_at desc limit 1) latest on true
-         where s.pilot_cycle_id = v_cycle and (v_org is null or s.org_id = v_org)
-    ), m6 as (
-        select pg_catalog.count(*) filter (where d.is_fatal) as num, pg_catalog.count(*) as den
-          from public.pilot_data_decay_audits d
-         where d.pilot_cycle_id = v_cycle and (v_org is null or d.org_id = v_org)
-    ), m7 as (
-        select pg_catalog.count(*) filter (where f.preferred_via_platform) as num, pg_catalog.count(*) as den
-          from public.pilot_preference_fit_events f
-         where f.pilot_cycle_id = v_cycle and (v_org is null or f.org_id = v_org)
-    )
-    select pg_catalog.jsonb_build_object(
-        'M1', pilot_private.rate(m1.num, m1.den),
-        'M2_P50', pg_catalog.jsonb_build_object('value', m2.p[1], 'numerator', null, 'denominator', m2.den),
-        'M2_P75', pg_catalog.jsonb_build_object('value', m2.p[2], 'numerator', null, 'denominator', m2.den),
-        'M2_P90', pg_catalog.jsonb_build_object('value', m2.p[3], 'numerator', null, 'denominator', m2.den),
-        'M3', pilot_private.rate(m3.num, m3.den),
-        'M4', pilot_private.rate(m4.num, m4.den),
-        'M5', pilot_private.rate(m5.num, m5.den),
-        'M6', pilot_private.rate(m6.num, m6.den),
-        'M7', pilot_private.rate(m7.num, m7.den))
-      from m1, m2, m3, m4, m5, m6, m7);
+                         <= case s.sla_tier when 'crisis' then 24 when 'high_demand' then 48 else 168 end * 3600),
+               pg_catalog.count(*))
+      from public.pilot_service_scope s
+      left join lateral (
+            select e.checked_at from public.service_operational_status_events e
+             where e.pilot_cycle_id = s.pilot_cycle_id and e.org_id = s.org_id and e.service_id = s.service_id
+               and e.checked_at <= v_as_of
+             order by e.checked_at desc limit 1) latest on true
+     where s.pilot_cycle_id = v_cycle and (v_org is null or s.org_id = v_org));
 end
-$fn$;
+$$;
+comment on function pilot_private.freshness_metric(text, uuid, timestamptz) is
+    'M4 of one cycle and organization (null: all of them) at as_of as a raw metric object, from the scope and status rows, read as the caller.';
+
+-- The metrics as one jsonb object {"M1": {"value", "numerator", "denominator"}, ...}; raw (the
+-- callers publish them through present_metrics). v_org null: every organization of the cycle
+-- (the cycle scorecard's total; a connection's anchor is still of its own organization).
+create function pilot_private.scorecard_metrics(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    -- the metrics' tables are there (PT501 naming the first one missing, SPEC §7), though only
+    -- M4's are read: the counts of a table gone would describe rows nobody can see
+    perform pilot_private.raise_storage_missing(
+        (select pg_catalog.format('relation "public.%s" does not exist', x.name)
+           from pg_catalog.unnest(array['pilot_contact_attempt_events', 'pilot_referral_events', 'pilot_connection_events',
+                                        'pilot_service_scope', 'service_operational_status_events', 'pilot_data_decay_audits',
+                                        'pilot_preference_fit_events']) with ordinality x(name, ord)
+          where pg_catalog.to_regclass('public.' || x.name) is null
+          order by x.ord limit 1));
+    return pilot_private.counted_metrics(v_cycle, v_org)
+        || pg_catalog.jsonb_build_object('M4', pilot_private.freshness_metric(v_cycle, v_org, v_as_of));
+end
+$$;
 comment on function pilot_private.scorecard_metrics(text, uuid, timestamptz) is
-    'M1-M7 of one cycle and organization (null: all of them) as raw {"value","numerator","denominator"} objects (SPEC §8), read as the caller.';
+    'M1-M7 of one cycle and organization (null: all of them) as raw {"value","numerator","denominator"} objects (SPEC §8): M4 from its rows, the rest from the maintained counts (79_scorecard_counts.sql), read as the caller.';
 
 -- Gate 1 (SPEC §8), compared without division; a baseline ≤ 0 or a null metric fails its check.
 create function pilot_private.gate1(metrics jsonb, baseline_failed_contact_rate numeric,

@@ -11,26 +11,36 @@
 -- organizations): the total is suppressed whenever any organization's cell is. M4 and M6 are
 -- never suppressed.
 
--- The organizations of a cycle, in org_id order: every organization column of the registry.
-create function pilot_private.cycle_organizations(v_cycle text) returns uuid[]
-    language plpgsql stable
-    set search_path = pg_catalog, pg_temp
-as $$
+-- The organizations of a cycle, in org_id order: every organization column of the registry. A
+-- skip scan per table over its (pilot_cycle_id, organization, …) index — one index probe per
+-- organization, however many rows each has. Generated from the registry of the kinds (35_kinds.sql)
+-- as a static query, so that PL/pgSQL keeps its plan.
+do $generate$
 declare
     q text;
-    orgs uuid[];
 begin
-    select pg_catalog.string_agg(pg_catalog.format('select %I from public.%I where pilot_cycle_id = $1', k.org_column, k.table_name),
-                                 ' union ' order by k.table_name)
+    select pg_catalog.string_agg(pg_catalog.format(
+               '(with recursive s(o) as ('
+               '(select t.%1$I from public.%2$I t where t.pilot_cycle_id = v_cycle order by t.%1$I limit 1) '
+               'union all select (select t.%1$I from public.%2$I t where t.pilot_cycle_id = v_cycle and t.%1$I > s.o '
+               'order by t.%1$I limit 1) from s where s.o is not null) select s.o from s where s.o is not null)',
+               k.org_column, k.table_name), E'\n        union ' order by k.table_name)
       into q
       from (select distinct r.table_name, r.org_column from pilot_private.kinds() r where r.org_column is not null) k;
-    execute pg_catalog.format('select coalesce(pg_catalog.array_agg(o order by o), ''{}'') from (%s) x(o)', q)
-       into orgs using v_cycle;
-    return orgs;
+    execute pg_catalog.format($create$
+create or replace function pilot_private.cycle_organizations(v_cycle text) returns uuid[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $body$
+begin
+    return (select coalesce(pg_catalog.array_agg(x.o order by x.o), '{}') from (
+        %s) x(o));
 end
-$$;
+$body$$create$, q);
+end
+$generate$;
 comment on function pilot_private.cycle_organizations(text) is
-    'Every organization with at least one row of the cycle in any pilot table, in org_id order, read as the caller.';
+    'Every organization with at least one row of the cycle in any pilot table, in org_id order, read as the caller (a skip scan over each table''s cycle and organization index).';
 
 create function public.pilot_cycle_scorecard(pilot_cycle_id text, as_of timestamptz default now()) returns jsonb
     language plpgsql stable
@@ -67,7 +77,11 @@ begin
     for i in 1 .. n loop
         cards := cards || pilot_private.scorecard_metrics($1, orgs[i], $2);
     end loop;
-    total := pilot_private.scorecard_metrics($1, null, $2);
+    -- the total: M4 (scoped services, each of one organization) sums the organizations'; the rest
+    -- from the cycle's counts (M2 and M5 are not sums)
+    total := pilot_private.counted_metrics($1, null) || pg_catalog.jsonb_build_object('M4', pilot_private.rate(
+        (select coalesce(pg_catalog.sum((cards[j] -> 'M4' ->> 'numerator')::bigint), 0) from pg_catalog.generate_series(1, n) j)::bigint,
+        (select coalesce(pg_catalog.sum((cards[j] -> 'M4' ->> 'denominator')::bigint), 0) from pg_catalog.generate_series(1, n) j)::bigint));
     per_org := pg_catalog.array_fill('{}'::jsonb, array[n]);
 
     foreach metric in array array['M1', 'M2_P50', 'M2_P75', 'M2_P90', 'M3', 'M4', 'M5', 'M6', 'M7'] loop

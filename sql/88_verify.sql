@@ -13,7 +13,7 @@ declare
         "pilot_referral_events": "id,pilot_cycle_id,source_org_id,target_service_id,referral_state,created_at,updated_at,terminal_at,failure_reason_code",
         "pilot_metric_snapshots": "id,pilot_cycle_id,org_id,metric_id,metric_value,numerator,denominator,calculated_at",
         "pilot_integration_feasibility_decisions": "id,pilot_cycle_id,decision,decision_date,redline_checklist_version,violations,compensating_controls,owners,created_at,created_by",
-        "pilot_connection_events": "id,pilot_cycle_id,org_id,service_id,connected_at,contact_attempt_event_id,referral_event_id",
+        "pilot_connection_events": "id,pilot_cycle_id,org_id,service_id,connected_at,contact_attempt_event_id,referral_event_id,seconds_to_connection",
         "pilot_service_scope": "id,pilot_cycle_id,org_id,service_id,sla_tier",
         "service_operational_status_events": "id,pilot_cycle_id,org_id,service_id,checked_at,status_code",
         "pilot_data_decay_audits": "id,pilot_cycle_id,org_id,service_id,audited_at,is_fatal,fatal_error_category,verification_mode",

@@ -66,6 +66,9 @@ declare
         'pilot_private.percentiles(bigint[],integer[])',
         'pilot_private.rate(bigint,bigint)',
         'pilot_private.scorecard_metrics(text,uuid,timestamp with time zone)',
+        'pilot_private.durations_at_ranks(text,uuid,bigint[])',
+        'pilot_private.counted_metrics(text,uuid)',
+        'pilot_private.freshness_metric(text,uuid,timestamp with time zone)',
         'pilot_private.gate1(jsonb,numeric,numeric)',
         'pilot_private.check_member(text,uuid,boolean)',
         'pilot_private.utc_text(timestamp with time zone)'];
@@ -77,7 +80,9 @@ declare
         'pilot_private.bulk_update_service_status_as_backend(text[],text,boolean,uuid)',
         'pilot_private.untrusted_triggers(regclass)',
         'pilot_private.privilege_matrix()',
-        'public.pilot_verify()'];
+        'public.pilot_verify()',
+        'public.pilot_rebuild_scorecard_counts()',
+        'pilot_private.rebuild_scorecard_counts()'];
 begin
     return query
         select 'function', f, r, 'EXECUTE' from pg_catalog.unnest(both_roles) f, pg_catalog.unnest(api) r
@@ -96,7 +101,11 @@ begin
           from pilot_private.kinds() k, pg_catalog.unnest(api) r
         -- The audit trail: read only (row-level security: app admins), append-only (SPEC §10.5).
         union all
-        select 'table', 'public.pilot_audit_events', r, 'SELECT' from pg_catalog.unnest(api) r;
+        select 'table', 'public.pilot_audit_events', r, 'SELECT' from pg_catalog.unnest(api) r
+        -- The scorecard's maintained counts: read by the scorecard as the caller (row-level
+        -- security: members of the organization, admins), written by triggers only.
+        union all
+        select 'table', 'pilot_private.scorecard_counts', r, 'SELECT' from pg_catalog.unnest(api) r;
 end
 $$;
 comment on function pilot_private.privilege_matrix() is

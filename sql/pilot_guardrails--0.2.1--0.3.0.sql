@@ -25,6 +25,8 @@
 --   7. bulk_update_service_status audited on both paths (60_admin.sql)
 --   8. the drop guard counts the audit trail, not the settings (85_drop_guard.sql)
 --   9. the privilege matrix and pilot_verify() (90_grants.sql, 88_verify.sql)
+--   9c. the scorecard's maintained counts (79_scorecard_counts.sql): seconds_to_connection on
+--      connections, the counts built from the rows there, the scorecard reading them
 --  10. privileges: exactly SPEC §2's matrix, as the last step
 -- Host-row triggers and backups of the nine tables are generated from the registry into exactly
 -- the objects 0.2.1 has: nothing to change for them here.
@@ -1114,82 +1116,23 @@ comment on function pilot_private.present_metrics(jsonb, boolean) is
 create or replace function pilot_private.scorecard_metrics(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
-    set plan_cache_mode = force_custom_plan
-as $fn$
+as $$
 begin
-    return (
-    with per_entity as (
-        -- one pass over the attempts serves M1 and M5: per hash (null included), attempts and failures
-        select a.entity_key_hash collate "C" as entity_key_hash, pg_catalog.count(*) as attempts,
-               pg_catalog.count(*) filter (where a.attempt_outcome <> 'connected') as failures
-          from public.pilot_contact_attempt_events a
-         where a.pilot_cycle_id = v_cycle and (v_org is null or a.recorded_by_org_id = v_org)
-         group by 1
-    ), m1 as (
-        select coalesce(pg_catalog.sum(failures), 0)::bigint as num, coalesce(pg_catalog.sum(attempts), 0)::bigint as den
-          from per_entity
-    ), m5 as (
-        select pg_catalog.count(*) filter (where entity_key_hash is not null and failures >= 2) as num,
-               pg_catalog.count(*) filter (where entity_key_hash is not null) as den
-          from per_entity
-    ), durations as (
-        -- seconds from the anchor (same cycle and organization) to the connection, judged on the
-        -- exact difference, then rounded half away from zero
-        select pg_catalog.round(d)::bigint as seconds
-          from (select extract(epoch from c.connected_at)
-                       - extract(epoch from coalesce(a.attempted_at, r.created_at)) as d
-                  from public.pilot_connection_events c
-                  left join public.pilot_contact_attempt_events a
-                         on a.id = c.contact_attempt_event_id and a.pilot_cycle_id = c.pilot_cycle_id and a.recorded_by_org_id = c.org_id
-                  left join public.pilot_referral_events r
-                         on r.id = c.referral_event_id and r.pilot_cycle_id = c.pilot_cycle_id and r.source_org_id = c.org_id
-                 where c.pilot_cycle_id = v_cycle and (v_org is null or c.org_id = v_org)) exact
-         where d >= 0
-    ), m2 as (
-        select pilot_private.percentiles(coalesce(pg_catalog.array_agg(seconds), '{}'), '{50,75,90}')::numeric[] as p,
-               pg_catalog.count(*) as den
-          from durations
-    ), m3 as (
-        select pg_catalog.count(*) filter (where r.referral_state <> 'initiated') as num, pg_catalog.count(*) as den
-          from public.pilot_referral_events r
-         where r.pilot_cycle_id = v_cycle and (v_org is null or r.source_org_id = v_org)
-    ), m4 as (
-        select pg_catalog.count(*) filter (
-                   where latest.checked_at is not null
-                     and extract(epoch from v_as_of) - extract(epoch from latest.checked_at)
-                         <= case s.sla_tier when 'crisis' then 24 when 'high_demand' then 48 else 168 end * 3600) as num,
-               pg_catalog.count(*) as den
-          from public.pilot_service_scope s
-          left join lateral (
-                select e.checked_at from public.service_operational_status_events e
-                 where e.pilot_cycle_id = s.pilot_cycle_id and e.org_id = s.org_id and e.service_id = s.service_id
-                   and e.checked_at <= v_as_of
-                 order by e.checked_at desc limit 1) latest on true
-         where s.pilot_cycle_id = v_cycle and (v_org is null or s.org_id = v_org)
-    ), m6 as (
-        select pg_catalog.count(*) filter (where d.is_fatal) as num, pg_catalog.count(*) as den
-          from public.pilot_data_decay_audits d
-         where d.pilot_cycle_id = v_cycle and (v_org is null or d.org_id = v_org)
-    ), m7 as (
-        select pg_catalog.count(*) filter (where f.preferred_via_platform) as num, pg_catalog.count(*) as den
-          from public.pilot_preference_fit_events f
-         where f.pilot_cycle_id = v_cycle and (v_org is null or f.org_id = v_org)
-    )
-    select pg_catalog.jsonb_build_object(
-        'M1', pilot_private.rate(m1.num, m1.den),
-        'M2_P50', pg_catalog.jsonb_build_object('value', m2.p[1], 'numerator', null, 'denominator', m2.den),
-        'M2_P75', pg_catalog.jsonb_build_object('value', m2.p[2], 'numerator', null, 'denominator', m2.den),
-        'M2_P90', pg_catalog.jsonb_build_object('value', m2.p[3], 'numerator', null, 'denominator', m2.den),
-        'M3', pilot_private.rate(m3.num, m3.den),
-        'M4', pilot_private.rate(m4.num, m4.den),
-        'M5', pilot_private.rate(m5.num, m5.den),
-        'M6', pilot_private.rate(m6.num, m6.den),
-        'M7', pilot_private.rate(m7.num, m7.den))
-      from m1, m2, m3, m4, m5, m6, m7);
+    -- the metrics' tables are there (PT501 naming the first one missing, SPEC §7), though only
+    -- M4's are read: the counts of a table gone would describe rows nobody can see
+    perform pilot_private.raise_storage_missing(
+        (select pg_catalog.format('relation "public.%s" does not exist', x.name)
+           from pg_catalog.unnest(array['pilot_contact_attempt_events', 'pilot_referral_events', 'pilot_connection_events',
+                                        'pilot_service_scope', 'service_operational_status_events', 'pilot_data_decay_audits',
+                                        'pilot_preference_fit_events']) with ordinality x(name, ord)
+          where pg_catalog.to_regclass('public.' || x.name) is null
+          order by x.ord limit 1));
+    return pilot_private.counted_metrics(v_cycle, v_org)
+        || pg_catalog.jsonb_build_object('M4', pilot_private.freshness_metric(v_cycle, v_org, v_as_of));
 end
-$fn$;
+$$;
 comment on function pilot_private.scorecard_metrics(text, uuid, timestamptz) is
-    'M1-M7 of one cycle and organization (null: all of them) as raw {"value","numerator","denominator"} objects (SPEC §8), read as the caller.';
+    'M1-M7 of one cycle and organization (null: all of them) as raw {"value","numerator","denominator"} objects (SPEC §8): M4 from its rows, the rest from the maintained counts (79_scorecard_counts.sql), read as the caller.';
 
 create or replace function pilot_private.gate1(metrics jsonb, baseline_failed_contact_rate numeric,
                                     baseline_p50_seconds_to_connection numeric) returns jsonb
@@ -1313,25 +1256,36 @@ comment on function public.pilot_metric_history(text, uuid) is
 $$Stored metric snapshots of one cycle and organization, newest first.
 Same access as pilot_scorecard; small cells are suppressed as in pilot_scorecard (value, numerator and denominator null, suppressed true), backend roles read raw numbers.$$;
 
-create function pilot_private.cycle_organizations(v_cycle text) returns uuid[]
-    language plpgsql stable
-    set search_path = pg_catalog, pg_temp
-as $$
+-- The organizations of a cycle, in org_id order: every organization column of the registry. A
+-- skip scan per table over its (pilot_cycle_id, organization, …) index — one index probe per
+-- organization, however many rows each has. Generated from the registry of the kinds (35_kinds.sql)
+-- as a static query, so that PL/pgSQL keeps its plan.
+do $generate$
 declare
     q text;
-    orgs uuid[];
 begin
-    select pg_catalog.string_agg(pg_catalog.format('select %I from public.%I where pilot_cycle_id = $1', k.org_column, k.table_name),
-                                 ' union ' order by k.table_name)
+    select pg_catalog.string_agg(pg_catalog.format(
+               '(with recursive s(o) as ('
+               '(select t.%1$I from public.%2$I t where t.pilot_cycle_id = v_cycle order by t.%1$I limit 1) '
+               'union all select (select t.%1$I from public.%2$I t where t.pilot_cycle_id = v_cycle and t.%1$I > s.o '
+               'order by t.%1$I limit 1) from s where s.o is not null) select s.o from s where s.o is not null)',
+               k.org_column, k.table_name), E'\n        union ' order by k.table_name)
       into q
       from (select distinct r.table_name, r.org_column from pilot_private.kinds() r where r.org_column is not null) k;
-    execute pg_catalog.format('select coalesce(pg_catalog.array_agg(o order by o), ''{}'') from (%s) x(o)', q)
-       into orgs using v_cycle;
-    return orgs;
+    execute pg_catalog.format($create$
+create or replace function pilot_private.cycle_organizations(v_cycle text) returns uuid[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $body$
+begin
+    return (select coalesce(pg_catalog.array_agg(x.o order by x.o), '{}') from (
+        %s) x(o));
 end
-$$;
+$body$$create$, q);
+end
+$generate$;
 comment on function pilot_private.cycle_organizations(text) is
-    'Every organization with at least one row of the cycle in any pilot table, in org_id order, read as the caller.';
+    'Every organization with at least one row of the cycle in any pilot table, in org_id order, read as the caller (a skip scan over each table''s cycle and organization index).';
 
 create function public.pilot_cycle_scorecard(pilot_cycle_id text, as_of timestamptz default now()) returns jsonb
     language plpgsql stable
@@ -1368,7 +1322,11 @@ begin
     for i in 1 .. n loop
         cards := cards || pilot_private.scorecard_metrics($1, orgs[i], $2);
     end loop;
-    total := pilot_private.scorecard_metrics($1, null, $2);
+    -- the total: M4 (scoped services, each of one organization) sums the organizations'; the rest
+    -- from the cycle's counts (M2 and M5 are not sums)
+    total := pilot_private.counted_metrics($1, null) || pg_catalog.jsonb_build_object('M4', pilot_private.rate(
+        (select coalesce(pg_catalog.sum((cards[j] -> 'M4' ->> 'numerator')::bigint), 0) from pg_catalog.generate_series(1, n) j)::bigint,
+        (select coalesce(pg_catalog.sum((cards[j] -> 'M4' ->> 'denominator')::bigint), 0) from pg_catalog.generate_series(1, n) j)::bigint));
     per_org := pg_catalog.array_fill('{}'::jsonb, array[n]);
 
     foreach metric in array array['M1', 'M2_P50', 'M2_P75', 'M2_P90', 'M3', 'M4', 'M5', 'M6', 'M7'] loop
@@ -1871,6 +1829,9 @@ declare
         'pilot_private.percentiles(bigint[],integer[])',
         'pilot_private.rate(bigint,bigint)',
         'pilot_private.scorecard_metrics(text,uuid,timestamp with time zone)',
+        'pilot_private.durations_at_ranks(text,uuid,bigint[])',
+        'pilot_private.counted_metrics(text,uuid)',
+        'pilot_private.freshness_metric(text,uuid,timestamp with time zone)',
         'pilot_private.gate1(jsonb,numeric,numeric)',
         'pilot_private.check_member(text,uuid,boolean)',
         'pilot_private.utc_text(timestamp with time zone)'];
@@ -1882,7 +1843,9 @@ declare
         'pilot_private.bulk_update_service_status_as_backend(text[],text,boolean,uuid)',
         'pilot_private.untrusted_triggers(regclass)',
         'pilot_private.privilege_matrix()',
-        'public.pilot_verify()'];
+        'public.pilot_verify()',
+        'public.pilot_rebuild_scorecard_counts()',
+        'pilot_private.rebuild_scorecard_counts()'];
 begin
     return query
         select 'function', f, r, 'EXECUTE' from pg_catalog.unnest(both_roles) f, pg_catalog.unnest(api) r
@@ -1901,7 +1864,11 @@ begin
           from pilot_private.kinds() k, pg_catalog.unnest(api) r
         -- The audit trail: read only (row-level security: app admins), append-only (SPEC §10.5).
         union all
-        select 'table', 'public.pilot_audit_events', r, 'SELECT' from pg_catalog.unnest(api) r;
+        select 'table', 'public.pilot_audit_events', r, 'SELECT' from pg_catalog.unnest(api) r
+        -- The scorecard's maintained counts: read by the scorecard as the caller (row-level
+        -- security: members of the organization, admins), written by triggers only.
+        union all
+        select 'table', 'pilot_private.scorecard_counts', r, 'SELECT' from pg_catalog.unnest(api) r;
 end
 $$;
 comment on function pilot_private.privilege_matrix() is
@@ -1919,7 +1886,7 @@ declare
         "pilot_referral_events": "id,pilot_cycle_id,source_org_id,target_service_id,referral_state,created_at,updated_at,terminal_at,failure_reason_code",
         "pilot_metric_snapshots": "id,pilot_cycle_id,org_id,metric_id,metric_value,numerator,denominator,calculated_at",
         "pilot_integration_feasibility_decisions": "id,pilot_cycle_id,decision,decision_date,redline_checklist_version,violations,compensating_controls,owners,created_at,created_by",
-        "pilot_connection_events": "id,pilot_cycle_id,org_id,service_id,connected_at,contact_attempt_event_id,referral_event_id",
+        "pilot_connection_events": "id,pilot_cycle_id,org_id,service_id,connected_at,contact_attempt_event_id,referral_event_id,seconds_to_connection",
         "pilot_service_scope": "id,pilot_cycle_id,org_id,service_id,sla_tier",
         "service_operational_status_events": "id,pilot_cycle_id,org_id,service_id,checked_at,status_code",
         "pilot_data_decay_audits": "id,pilot_cycle_id,org_id,service_id,audited_at,is_fatal,fatal_error_category,verification_mode",
@@ -2424,6 +2391,708 @@ end
 $$;
 comment on function pilot_private.host_row_exists(text, text) is
     'True when public.services (kind service) or public.organizations (kind organization) holds the id.';
+
+-- ---------------------------------------------------------------------------------------------
+-- 9c. The scorecard's maintained counts (79_scorecard_counts.sql, whole): connections gain
+-- seconds_to_connection; the counts are built from the rows already there.
+
+alter table public.pilot_connection_events add column seconds_to_connection bigint;
+comment on column public.pilot_connection_events.seconds_to_connection is
+    'Whole seconds from the anchor (the attempt''s attempted_at or the referral''s created_at) to connected_at, rounded half away from zero; null when negative. Set by the database on every write and when the anchor''s time moves; a value sent is ignored.';
+
+-- The scorecard's maintained counts (SPEC §8): what lets pilot_scorecard answer in near-constant
+-- time however many rows a cycle holds, exactly.
+--
+-- Every number of M1, M2, M3, M5, M6 and M7 is kept up to date by statement-level triggers with
+-- transition tables on the five tables it comes from, whoever writes them: the recorders, direct
+-- writes through PostgREST, retention, re-keying, and pg_restore (its COPY fires the triggers).
+-- M4 is read from its rows (a few per scoped service, through its index).
+--
+--   scorecard_counts   per (cycle, organization, source, bucket): rows, and the flagged ones among
+--                      them; rows with a null organization hold the whole cycle (pilot_cycle_scorecard's
+--                      total: M2 and M5 are not sums of the organizations'). Written as deltas — one row per write statement and group, inserted,
+--                      never updated — so concurrent writers of an organization never wait on a
+--                      shared row. Now and then (1 statement in 64, and every DELETE) a writer folds
+--                      the deltas of its (cycle, organization) into one compacted row per key,
+--                      under a transaction-level advisory lock it only tries to take. Readers sum
+--                      compacted rows and deltas: a READ ONLY reader never compacts.
+--   scorecard_people   per (cycle, organization, entity_key_hash), and per (cycle, hash) with a null
+--                      organization for the cycle's total: attempts and failures. It tells when a
+--                      person crosses 0 → 1 attempts or 1 → 2 failures (M5); the crossings become
+--                      deltas of scorecard_counts. Writers about the same person wait for each
+--                      other on that person's row; nobody else does. A row whose attempts reach 0
+--                      is deleted (retention leaves no hash behind).
+--
+-- Sources: 1 contact attempts (flagged: failed), 2 people (rows: distinct non-null hashes,
+-- flagged: those with ≥ 2 failures), 3 referrals (flagged: terminal), 4 data-decay audits
+-- (flagged: fatal), 5 preference-fit events (flagged: preferred via the platform), and M2's
+-- histogram: 6 durations per block of 4,096 seconds (bucket: seconds / 4096), 8 per span of 64
+-- seconds (seconds / 64), 7 per second. A percentile walks source 6 to the block holding its
+-- rank, source 8 inside that block, source 7 inside that span (80_scorecard.sql).
+--
+-- A duration is fixed on the connection row when it is written (seconds_to_connection, computed
+-- by a BEFORE trigger from the anchor, which it locks FOR SHARE) and recomputed when the anchor's
+-- time moves (the anchor's UPDATE trigger touches its connections): the row always holds what
+-- SPEC §8 defines. The tables are not config-dumped: a restore's COPY rebuilds them through the
+-- triggers. Data loaded with triggers disabled: select pilot_rebuild_scorecard_counts().
+-- Exact under READ COMMITTED writers (PostgREST's); compaction is skipped at other isolation
+-- levels, and a REPEATABLE READ writer that meets a concurrent change of the same person fails
+-- with 40001 rather than count wrong.
+
+create table pilot_private.scorecard_counts (
+    pilot_cycle_id text not null,
+    -- null: the whole cycle (people counted once across organizations)
+    org_id uuid,
+    source smallint not null constraint source_known check (source between 1 and 8),
+    bucket bigint not null default 0,
+    n bigint not null,
+    flagged bigint not null default 0,
+    compacted boolean not null default false
+);
+comment on table pilot_private.scorecard_counts is
+    'Maintained counts of the scorecard (sql/79_scorecard_counts.sql): per cycle, organization, source and bucket, rows and flagged rows, as compacted rows plus deltas. Members read their organization''s rows (row-level security); written by triggers only.';
+create index scorecard_counts_key on pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, bucket);
+create unique index scorecard_counts_compacted
+    on pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, bucket) nulls not distinct where compacted;
+alter table pilot_private.scorecard_counts enable row level security;
+-- As the scorecard reads its sources: members of the organization and admins (backend roles
+-- bypass row-level security). The cycle-wide rows (org_id null) are for admins.
+create policy pilot_counts_select on pilot_private.scorecard_counts for select to authenticated
+    using (org_id = any ((select pilot_private.member_orgs(writers_only => false))::uuid[]) or (select pilot_private.is_admin()));
+
+create table pilot_private.scorecard_people (
+    pilot_cycle_id text not null,
+    org_id uuid,
+    entity_key_hash text not null,
+    attempts bigint not null,
+    failures bigint not null,
+    constraint scorecard_people_key unique nulls not distinct (pilot_cycle_id, org_id, entity_key_hash)
+);
+comment on table pilot_private.scorecard_people is
+    'Per cycle, organization (null: the whole cycle) and entity_key_hash, attempts and failures: M5''s crossings (sql/79_scorecard_counts.sql). Readable by no API role; written by triggers only.';
+alter table pilot_private.scorecard_people enable row level security;
+
+-- Fold the deltas of one (cycle, organization) into its compacted rows; rows that fall to zero
+-- go. Called by the counting triggers; skipped when another transaction is folding the same pair
+-- or the transaction is not READ COMMITTED (its snapshot could miss committed deltas).
+create function pilot_private.compact_scorecard_counts(v_cycle text, v_org uuid) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    sources smallint[];
+    buckets bigint[];
+begin
+    if pg_catalog.current_setting('transaction_isolation') <> 'read committed'
+       or not pg_catalog.pg_try_advisory_xact_lock(1347179588, pg_catalog.hashtext(v_cycle || '/' || coalesce(v_org::text, 'cycle'))) then
+        return;
+    end if;
+    with moved as (
+        delete from pilot_private.scorecard_counts c
+         where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and not c.compacted
+        returning c.source, c.bucket, c.n, c.flagged
+    ), folded as (
+        insert into pilot_private.scorecard_counts as c (pilot_cycle_id, org_id, source, bucket, n, flagged, compacted)
+        select v_cycle, v_org, m.source, m.bucket, pg_catalog.sum(m.n), pg_catalog.sum(m.flagged), true
+          from moved m group by m.source, m.bucket
+        on conflict (pilot_cycle_id, org_id, source, bucket) where compacted
+        do update set n = c.n + excluded.n, flagged = c.flagged + excluded.flagged
+        returning c.source, c.bucket, c.n, c.flagged
+    )
+    select pg_catalog.array_agg(f.source), pg_catalog.array_agg(f.bucket) into sources, buckets
+      from folded f where f.n = 0 and f.flagged = 0;
+    if sources is not null then
+        delete from pilot_private.scorecard_counts c
+         using rows from (pg_catalog.unnest(sources), pg_catalog.unnest(buckets)) z(source, bucket)
+         where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and c.compacted
+           and c.source = z.source and c.bucket = z.bucket and c.n = 0 and c.flagged = 0;
+    end if;
+end
+$$;
+comment on function pilot_private.compact_scorecard_counts(text, uuid) is
+    'Folds the deltas of one (cycle, organization) of scorecard_counts into compacted rows, under a try-only advisory lock, in READ COMMITTED only.';
+
+-- After a write statement's deltas: fold now and then (1 in 64, and after every DELETE).
+create function pilot_private.maybe_compact_scorecard_counts(cycles text[], orgs uuid[], always boolean) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if always or pg_catalog.random() < 1.0 / 64 then
+        perform pilot_private.compact_scorecard_counts(p.c, p.o)
+           from (select distinct z.c, z.o from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs)) z(c, o)) p;
+    end if;
+end
+$$;
+comment on function pilot_private.maybe_compact_scorecard_counts(text[], uuid[], boolean) is
+    'Compacts the given (cycle, organization) pairs of scorecard_counts with probability 1/64, or always.';
+
+-- Contact attempts (M1, M5): rows with a sign (+1 written, −1 gone), from a trigger's transition
+-- tables; op is the trigger's TG_OP. One statement: M1's attempts and failures per (cycle,
+-- organization); M5's people in the organization and in the whole cycle (org null), whose
+-- crossings of 0 → 1 attempts and 1 → 2 failures become deltas. People rows are locked in key
+-- order (no deadlock between two multi-row statements).
+create function pilot_private.add_attempt_counts(cycles text[], orgs uuid[], hashes text[], signs int[], failed boolean[],
+                                                 op text) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    touched_cycles text[];
+    touched_orgs uuid[];
+begin
+    with rows_ as (
+        select * from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(hashes), pg_catalog.unnest(signs), pg_catalog.unnest(failed)) z(c, o, h, s, f)
+    ), per_org as (
+        select r.c, r.o, pg_catalog.sum(r.s) as n, coalesce(pg_catalog.sum(r.s) filter (where r.f), 0) as flagged
+          from rows_ r group by grouping sets ((r.c, r.o), (r.c))
+    ), per_person as (
+        select r.c, r.o, r.h, pg_catalog.sum(r.s) as da, coalesce(pg_catalog.sum(r.s) filter (where r.f), 0) as df
+          from rows_ r where r.h is not null
+         group by grouping sets ((r.c, r.o, r.h), (r.c, r.h))
+    ), changed as (
+        select * from per_person p where p.da <> 0 or p.df <> 0
+    ), kept as (
+        insert into pilot_private.scorecard_people as p (pilot_cycle_id, org_id, entity_key_hash, attempts, failures)
+        select ch.c, ch.o, ch.h, ch.da, ch.df from changed ch order by ch.c, ch.o nulls first, ch.h
+        on conflict (pilot_cycle_id, org_id, entity_key_hash)
+        do update set attempts = p.attempts + excluded.attempts, failures = p.failures + excluded.failures
+        returning p.pilot_cycle_id, p.org_id, p.entity_key_hash, p.attempts, p.failures
+    ), crossed as (
+        select k.pilot_cycle_id as c, k.org_id as o,
+               pg_catalog.sum((k.attempts > 0)::int - (k.attempts - ch.da > 0)::int) as n,
+               pg_catalog.sum((k.failures >= 2)::int - (k.failures - ch.df >= 2)::int) as flagged
+          from kept k
+          join changed ch on ch.c = k.pilot_cycle_id and ch.h = k.entity_key_hash and (ch.o is null) = (k.org_id is null)
+                         and coalesce(ch.o, '00000000-0000-0000-0000-000000000000') = coalesce(k.org_id, '00000000-0000-0000-0000-000000000000')
+         group by 1, 2
+    ), added as (
+        insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, n, flagged)
+        select d.c, d.o, 1, d.n, d.flagged from per_org d where d.n <> 0 or d.flagged <> 0
+        union all
+        select x.c, x.o, 2, x.n, x.flagged from crossed x where x.n <> 0 or x.flagged <> 0
+        returning pilot_cycle_id, org_id
+    )
+    select pg_catalog.array_agg(a.pilot_cycle_id), pg_catalog.array_agg(a.org_id) into touched_cycles, touched_orgs from added a;
+
+    if op <> 'INSERT' then
+        -- people with no attempts left go (retention and deletes leave no hash behind)
+        delete from pilot_private.scorecard_people p
+         using (select distinct z.c, z.o, z.h from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(hashes)) z(c, o, h) where z.h is not null) z
+         where p.pilot_cycle_id = z.c and (p.org_id = z.o or p.org_id is null) and p.entity_key_hash = z.h
+           and p.attempts = 0;
+    end if;
+    perform pilot_private.maybe_compact_scorecard_counts(touched_cycles, touched_orgs, op = 'DELETE');
+end
+$$;
+comment on function pilot_private.add_attempt_counts(text[], uuid[], text[], integer[], boolean[], text) is
+    'Adds signed contact-attempt rows to the maintained counts: M1''s attempts and failures, M5''s people and their crossings.';
+
+-- Referrals (M3), data-decay audits (M6), preference fit (M7): rows and flagged rows per (cycle,
+-- organization) of one source.
+create function pilot_private.add_flag_counts(v_source smallint, cycles text[], orgs uuid[], signs int[], flags boolean[],
+                                              op text) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    touched_cycles text[];
+    touched_orgs uuid[];
+begin
+    with d as (
+        select z.c, z.o, pg_catalog.sum(z.s) as n, coalesce(pg_catalog.sum(z.s) filter (where z.f), 0) as flagged
+          from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(signs), pg_catalog.unnest(flags)) z(c, o, s, f)
+         group by grouping sets ((z.c, z.o), (z.c))
+    ), added as (
+        insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, n, flagged)
+        select d.c, d.o, v_source, d.n, d.flagged from d where d.n <> 0 or d.flagged <> 0
+        returning pilot_cycle_id, org_id
+    )
+    select pg_catalog.array_agg(a.pilot_cycle_id), pg_catalog.array_agg(a.org_id) into touched_cycles, touched_orgs from added a;
+    perform pilot_private.maybe_compact_scorecard_counts(touched_cycles, touched_orgs, op = 'DELETE');
+end
+$$;
+comment on function pilot_private.add_flag_counts(smallint, text[], uuid[], integer[], boolean[], text) is
+    'Adds signed rows of one source (3 referrals, 4 data-decay audits, 5 preference fit) to the maintained counts: rows and flagged rows.';
+
+-- Connections (M2): signed durations, per block of 4,096 seconds (source 6), per span of 64
+-- seconds (8) and per second (7).
+create function pilot_private.add_duration_counts(cycles text[], orgs uuid[], seconds bigint[], signs int[], op text) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    touched_cycles text[];
+    touched_orgs uuid[];
+begin
+    with rows_ as (
+        select * from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(seconds), pg_catalog.unnest(signs)) z(c, o, sec, s) where z.sec is not null
+    ), d as (
+        select r.c, r.o, 6::smallint as source, r.sec / 4096 as bucket, pg_catalog.sum(r.s) as n
+          from rows_ r group by grouping sets ((r.c, r.o, r.sec / 4096), (r.c, r.sec / 4096))
+        union all
+        select r.c, r.o, 8::smallint, r.sec / 64, pg_catalog.sum(r.s) from rows_ r group by grouping sets ((r.c, r.o, r.sec / 64), (r.c, r.sec / 64))
+        union all
+        select r.c, r.o, 7::smallint, r.sec, pg_catalog.sum(r.s) from rows_ r group by grouping sets ((r.c, r.o, r.sec), (r.c, r.sec))
+    ), added as (
+        insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, bucket, n)
+        select d.c, d.o, d.source, d.bucket, d.n from d where d.n <> 0
+        returning pilot_cycle_id, org_id
+    )
+    select pg_catalog.array_agg(a.pilot_cycle_id), pg_catalog.array_agg(a.org_id) into touched_cycles, touched_orgs from added a;
+    perform pilot_private.maybe_compact_scorecard_counts(touched_cycles, touched_orgs, op = 'DELETE');
+end
+$$;
+comment on function pilot_private.add_duration_counts(text[], uuid[], bigint[], integer[], text) is
+    'Adds signed durations (seconds_to_connection) to the maintained counts: per block of 4,096 seconds, per span of 64 seconds, per second.';
+
+-- ---------------------------------------------------------------------------------------------
+-- The triggers. Statement-level, AFTER, with transition tables (one trigger per event: PostgreSQL
+-- allows transition tables only on single-event triggers); SECURITY DEFINER, because no API role
+-- writes the counts. They read nothing but the transition tables, except the anchors' UPDATE,
+-- which touches the connections of anchors whose time moved so that their durations follow.
+
+create function pilot_private.count_contact_attempts() returns trigger
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_cycles text[];
+    v_orgs uuid[];
+    v_hashes text[];
+    v_signs int[];
+    v_failed boolean[];
+begin
+    -- PL/pgSQL plans a statement when it first runs it: old_rows is read only where it exists.
+    if tg_op <> 'INSERT' then
+        select pg_catalog.array_agg(r.pilot_cycle_id), pg_catalog.array_agg(r.recorded_by_org_id), pg_catalog.array_agg(r.entity_key_hash),
+               pg_catalog.array_agg(-1), pg_catalog.array_agg(r.attempt_outcome <> 'connected')
+          into v_cycles, v_orgs, v_hashes, v_signs, v_failed from old_rows r;
+    end if;
+    if tg_op <> 'DELETE' then
+        select v_cycles || pg_catalog.array_agg(r.pilot_cycle_id), v_orgs || pg_catalog.array_agg(r.recorded_by_org_id),
+               v_hashes || pg_catalog.array_agg(r.entity_key_hash), v_signs || pg_catalog.array_agg(1),
+               v_failed || pg_catalog.array_agg(r.attempt_outcome <> 'connected')
+          into v_cycles, v_orgs, v_hashes, v_signs, v_failed from new_rows r;
+    end if;
+    if tg_op = 'UPDATE' then
+        -- connections follow their anchor's time (set_seconds_to_connection recomputes the duration)
+        update public.pilot_connection_events x set seconds_to_connection = null
+          from new_rows n join old_rows o on o.id = n.id
+         where x.contact_attempt_event_id = n.id and n.attempted_at is distinct from o.attempted_at;
+    end if;
+    perform pilot_private.add_attempt_counts(v_cycles, v_orgs, v_hashes, v_signs, v_failed, tg_op);
+    return null;
+end
+$$;
+comment on function pilot_private.count_contact_attempts() is
+    'Statement trigger of pilot_contact_attempt_events: keeps M1''s and M5''s maintained counts, and the durations of connections whose anchor time moved.';
+
+create function pilot_private.count_referrals() returns trigger
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_cycles text[];
+    v_orgs uuid[];
+    v_signs int[];
+    v_flags boolean[];
+begin
+    if tg_op <> 'INSERT' then
+        select pg_catalog.array_agg(r.pilot_cycle_id), pg_catalog.array_agg(r.source_org_id), pg_catalog.array_agg(-1),
+               pg_catalog.array_agg(r.referral_state <> 'initiated')
+          into v_cycles, v_orgs, v_signs, v_flags from old_rows r;
+    end if;
+    if tg_op <> 'DELETE' then
+        select v_cycles || pg_catalog.array_agg(r.pilot_cycle_id), v_orgs || pg_catalog.array_agg(r.source_org_id),
+               v_signs || pg_catalog.array_agg(1), v_flags || pg_catalog.array_agg(r.referral_state <> 'initiated')
+          into v_cycles, v_orgs, v_signs, v_flags from new_rows r;
+    end if;
+    if tg_op = 'UPDATE' then
+        update public.pilot_connection_events x set seconds_to_connection = null
+          from new_rows n join old_rows o on o.id = n.id
+         where x.referral_event_id = n.id and n.created_at is distinct from o.created_at;
+    end if;
+    perform pilot_private.add_flag_counts(3::smallint, v_cycles, v_orgs, v_signs, v_flags, tg_op);
+    return null;
+end
+$$;
+comment on function pilot_private.count_referrals() is
+    'Statement trigger of pilot_referral_events: keeps M3''s maintained counts, and the durations of connections whose anchor time moved.';
+
+create function pilot_private.count_data_decay_audits() returns trigger
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_cycles text[];
+    v_orgs uuid[];
+    v_signs int[];
+    v_flags boolean[];
+begin
+    if tg_op <> 'INSERT' then
+        select pg_catalog.array_agg(r.pilot_cycle_id), pg_catalog.array_agg(r.org_id), pg_catalog.array_agg(-1), pg_catalog.array_agg(r.is_fatal)
+          into v_cycles, v_orgs, v_signs, v_flags from old_rows r;
+    end if;
+    if tg_op <> 'DELETE' then
+        select v_cycles || pg_catalog.array_agg(r.pilot_cycle_id), v_orgs || pg_catalog.array_agg(r.org_id),
+               v_signs || pg_catalog.array_agg(1), v_flags || pg_catalog.array_agg(r.is_fatal)
+          into v_cycles, v_orgs, v_signs, v_flags from new_rows r;
+    end if;
+    perform pilot_private.add_flag_counts(4::smallint, v_cycles, v_orgs, v_signs, v_flags, tg_op);
+    return null;
+end
+$$;
+comment on function pilot_private.count_data_decay_audits() is
+    'Statement trigger of pilot_data_decay_audits: keeps M6''s maintained counts.';
+
+create function pilot_private.count_preference_fit_events() returns trigger
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_cycles text[];
+    v_orgs uuid[];
+    v_signs int[];
+    v_flags boolean[];
+begin
+    if tg_op <> 'INSERT' then
+        select pg_catalog.array_agg(r.pilot_cycle_id), pg_catalog.array_agg(r.org_id), pg_catalog.array_agg(-1),
+               pg_catalog.array_agg(r.preferred_via_platform)
+          into v_cycles, v_orgs, v_signs, v_flags from old_rows r;
+    end if;
+    if tg_op <> 'DELETE' then
+        select v_cycles || pg_catalog.array_agg(r.pilot_cycle_id), v_orgs || pg_catalog.array_agg(r.org_id),
+               v_signs || pg_catalog.array_agg(1), v_flags || pg_catalog.array_agg(r.preferred_via_platform)
+          into v_cycles, v_orgs, v_signs, v_flags from new_rows r;
+    end if;
+    perform pilot_private.add_flag_counts(5::smallint, v_cycles, v_orgs, v_signs, v_flags, tg_op);
+    return null;
+end
+$$;
+comment on function pilot_private.count_preference_fit_events() is
+    'Statement trigger of pilot_preference_fit_events: keeps M7''s maintained counts.';
+
+create function pilot_private.count_connections() returns trigger
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_cycles text[];
+    v_orgs uuid[];
+    v_seconds bigint[];
+    v_signs int[];
+begin
+    if tg_op <> 'INSERT' then
+        select pg_catalog.array_agg(r.pilot_cycle_id), pg_catalog.array_agg(r.org_id), pg_catalog.array_agg(r.seconds_to_connection),
+               pg_catalog.array_agg(-1)
+          into v_cycles, v_orgs, v_seconds, v_signs from old_rows r;
+    end if;
+    if tg_op <> 'DELETE' then
+        select v_cycles || pg_catalog.array_agg(r.pilot_cycle_id), v_orgs || pg_catalog.array_agg(r.org_id),
+               v_seconds || pg_catalog.array_agg(r.seconds_to_connection), v_signs || pg_catalog.array_agg(1)
+          into v_cycles, v_orgs, v_seconds, v_signs from new_rows r;
+    end if;
+    perform pilot_private.add_duration_counts(v_cycles, v_orgs, v_seconds, v_signs, tg_op);
+    return null;
+end
+$$;
+comment on function pilot_private.count_connections() is
+    'Statement trigger of pilot_connection_events: keeps M2''s maintained durations.';
+
+-- TRUNCATE (owners only; it has no transition table): the table's sources start from zero.
+create function pilot_private.count_truncated() returns trigger
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    sources constant smallint[] := tg_argv::smallint[];
+begin
+    delete from pilot_private.scorecard_counts c where c.source = any (sources);
+    if 2 = any (sources) then
+        delete from pilot_private.scorecard_people;
+    end if;
+    return null;
+end
+$$;
+comment on function pilot_private.count_truncated() is
+    'TRUNCATE trigger of the counted tables: removes the maintained counts of the sources given as arguments.';
+
+-- A connection's duration, fixed when it is written and whenever its anchor's time moves (the
+-- anchors' UPDATE triggers touch it): whole seconds from the anchor (same cycle and organization)
+-- to connected_at, judged on the exact difference, then rounded half away from zero; null when
+-- negative (SPEC §8: left out). The anchor is locked FOR SHARE until the writer commits, so a
+-- concurrent change of the anchor's time either waits for this row or is seen by it. As the
+-- caller: whoever may write the connection may lock its anchor (same organization).
+create function pilot_private.set_seconds_to_connection() returns trigger
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    anchored_at timestamptz;
+    d numeric;
+begin
+    if new.contact_attempt_event_id is not null then
+        select a.attempted_at into anchored_at from public.pilot_contact_attempt_events a
+         where a.id = new.contact_attempt_event_id and a.pilot_cycle_id = new.pilot_cycle_id and a.recorded_by_org_id = new.org_id
+           for share;
+    elsif new.referral_event_id is not null then
+        select r.created_at into anchored_at from public.pilot_referral_events r
+         where r.id = new.referral_event_id and r.pilot_cycle_id = new.pilot_cycle_id and r.source_org_id = new.org_id
+           for share;
+    end if;
+    d := extract(epoch from new.connected_at) - extract(epoch from anchored_at);
+    new.seconds_to_connection := case when d >= 0 then pg_catalog.round(d)::bigint end;
+    return new;
+end
+$$;
+comment on function pilot_private.set_seconds_to_connection() is
+    'BEFORE trigger of pilot_connection_events: computes seconds_to_connection from the anchor (locked FOR SHARE); null when negative or without anchor.';
+
+create trigger pilot_seconds_to_connection
+    before insert or update on public.pilot_connection_events
+    for each row execute function pilot_private.set_seconds_to_connection();
+
+do $triggers$
+declare
+    t record;
+begin
+    for t in select * from (values ('pilot_contact_attempt_events', 'count_contact_attempts', '1, 2'),
+                                   ('pilot_referral_events', 'count_referrals', '3'),
+                                   ('pilot_data_decay_audits', 'count_data_decay_audits', '4'),
+                                   ('pilot_preference_fit_events', 'count_preference_fit_events', '5'),
+                                   ('pilot_connection_events', 'count_connections', '6, 7, 8')) x(tbl, fn, sources) loop
+        execute pg_catalog.format(
+            'create trigger pilot_counts_insert after insert on public.%1$I referencing new table as new_rows '
+            'for each statement execute function pilot_private.%2$I()', t.tbl, t.fn);
+        execute pg_catalog.format(
+            'create trigger pilot_counts_update after update on public.%1$I referencing old table as old_rows new table as new_rows '
+            'for each statement execute function pilot_private.%2$I()', t.tbl, t.fn);
+        execute pg_catalog.format(
+            'create trigger pilot_counts_delete after delete on public.%1$I referencing old table as old_rows '
+            'for each statement execute function pilot_private.%2$I()', t.tbl, t.fn);
+        execute pg_catalog.format(
+            'create trigger pilot_counts_truncate after truncate on public.%1$I '
+            'for each statement execute function pilot_private.count_truncated(%2$s)', t.tbl, t.sources);
+    end loop;
+end
+$triggers$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Rebuild, for data loaded with triggers disabled (ALTER TABLE … DISABLE TRIGGER, or
+-- session_replication_role = replica): recompute every connection's duration, then every count,
+-- from the rows. Writers wait (SHARE ROW EXCLUSIVE locks) until it commits. Backend roles only:
+-- the privileged part re-checks the acting role, the public entry runs as the caller.
+create function pilot_private.rebuild_scorecard_counts() returns jsonb
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    durations bigint;
+    counts bigint;
+    people bigint;
+begin
+    if not pilot_private.acting_is_backend() then
+        raise exception using errcode = '42501',
+            message = 'pilot_rebuild_scorecard_counts: not allowed: database owners and service_role only';
+    end if;
+    lock table public.pilot_contact_attempt_events, public.pilot_referral_events, public.pilot_connection_events,
+               public.pilot_data_decay_audits, public.pilot_preference_fit_events in share row exclusive mode;
+    update public.pilot_connection_events c set seconds_to_connection = x.seconds
+      from (select c2.id,
+                   case when d >= 0 then pg_catalog.round(d)::bigint end as seconds
+              from public.pilot_connection_events c2
+              left join public.pilot_contact_attempt_events a
+                     on a.id = c2.contact_attempt_event_id and a.pilot_cycle_id = c2.pilot_cycle_id and a.recorded_by_org_id = c2.org_id
+              left join public.pilot_referral_events r
+                     on r.id = c2.referral_event_id and r.pilot_cycle_id = c2.pilot_cycle_id and r.source_org_id = c2.org_id,
+                   lateral (select extract(epoch from c2.connected_at) - extract(epoch from coalesce(a.attempted_at, r.created_at)) as d) e) x
+     where x.id = c.id and c.seconds_to_connection is distinct from x.seconds;
+    get diagnostics durations = row_count;
+    delete from pilot_private.scorecard_counts;
+    delete from pilot_private.scorecard_people;
+    insert into pilot_private.scorecard_people (pilot_cycle_id, org_id, entity_key_hash, attempts, failures)
+    select a.pilot_cycle_id, a.recorded_by_org_id, a.entity_key_hash, pg_catalog.count(*),
+           pg_catalog.count(*) filter (where a.attempt_outcome <> 'connected')
+      from public.pilot_contact_attempt_events a where a.entity_key_hash is not null
+     group by grouping sets ((a.pilot_cycle_id, a.recorded_by_org_id, a.entity_key_hash), (a.pilot_cycle_id, a.entity_key_hash));
+    get diagnostics people = row_count;
+    insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, bucket, n, flagged, compacted)
+    select a.pilot_cycle_id, a.recorded_by_org_id, 1, 0, pg_catalog.count(*), pg_catalog.count(*) filter (where a.attempt_outcome <> 'connected'), true
+      from public.pilot_contact_attempt_events a group by grouping sets ((1, 2), (1))
+    union all
+    select p.pilot_cycle_id, p.org_id, 2, 0, pg_catalog.count(*), pg_catalog.count(*) filter (where p.failures >= 2), true
+      from pilot_private.scorecard_people p group by 1, 2
+    union all
+    select r.pilot_cycle_id, r.source_org_id, 3, 0, pg_catalog.count(*), pg_catalog.count(*) filter (where r.referral_state <> 'initiated'), true
+      from public.pilot_referral_events r group by grouping sets ((1, 2), (1))
+    union all
+    select d.pilot_cycle_id, d.org_id, 4, 0, pg_catalog.count(*), pg_catalog.count(*) filter (where d.is_fatal), true
+      from public.pilot_data_decay_audits d group by grouping sets ((1, 2), (1))
+    union all
+    select f.pilot_cycle_id, f.org_id, 5, 0, pg_catalog.count(*), pg_catalog.count(*) filter (where f.preferred_via_platform), true
+      from public.pilot_preference_fit_events f group by grouping sets ((1, 2), (1))
+    union all
+    select c.pilot_cycle_id, c.org_id, 6, c.seconds_to_connection / 4096, pg_catalog.count(*), 0, true
+      from public.pilot_connection_events c where c.seconds_to_connection is not null group by grouping sets ((1, 2, 4), (1, 4))
+    union all
+    select c.pilot_cycle_id, c.org_id, 8, c.seconds_to_connection / 64, pg_catalog.count(*), 0, true
+      from public.pilot_connection_events c where c.seconds_to_connection is not null group by grouping sets ((1, 2, 4), (1, 4))
+    union all
+    select c.pilot_cycle_id, c.org_id, 7, c.seconds_to_connection, pg_catalog.count(*), 0, true
+      from public.pilot_connection_events c where c.seconds_to_connection is not null group by grouping sets ((1, 2, 4), (1, 4));
+    get diagnostics counts = row_count;
+    return pg_catalog.jsonb_build_object('durations_recomputed', durations, 'people', people, 'count_rows', counts);
+end
+$$;
+comment on function pilot_private.rebuild_scorecard_counts() is
+    'Privileged part of pilot_rebuild_scorecard_counts: re-checks that the acting role is a backend role, then rebuilds the maintained counts from the rows.';
+
+create function public.pilot_rebuild_scorecard_counts() returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not pilot_private.is_backend() then
+        raise exception using errcode = '42501',
+            message = 'pilot_rebuild_scorecard_counts: not allowed: database owners and service_role only';
+    end if;
+    return pilot_private.rebuild_scorecard_counts();
+end
+$$;
+comment on function public.pilot_rebuild_scorecard_counts() is
+$$Recompute the scorecard's maintained counts (and every connection's seconds_to_connection) from the rows: for data loaded with triggers disabled. Writers wait until it commits. Returns {"durations_recomputed", "people", "count_rows"}. Database owners and service_role only.$$;
+
+select public.pilot_rebuild_scorecard_counts();
+
+create or replace function pilot_private.durations_at_ranks(v_cycle text, v_org uuid, ranks bigint[]) returns bigint[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_custom_plan
+as $$
+begin
+    return (
+    with blocks as (
+        select x.bucket, pg_catalog.sum(x.n) over (order by x.bucket) - x.n as before, x.n
+          from (select c.bucket, pg_catalog.sum(c.n) as n
+                  from pilot_private.scorecard_counts c
+                 where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and c.source = 6
+                 group by c.bucket) x
+    )
+    select pg_catalog.array_agg(f.second order by r.ord)
+      from pg_catalog.unnest(ranks) with ordinality r(rank, ord)
+      left join blocks b on r.rank >= b.before and r.rank < b.before + b.n
+      left join lateral (
+            select y.bucket as span, r.rank - b.before - y.before as within
+              from (select x.bucket, pg_catalog.sum(x.n) over (order by x.bucket) - x.n as before, x.n
+                      from (select c.bucket, pg_catalog.sum(c.n) as n
+                              from pilot_private.scorecard_counts c
+                             where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and c.source = 8
+                               and c.bucket between b.bucket * 64 and b.bucket * 64 + 63
+                             group by c.bucket) x) y
+             where r.rank - b.before >= y.before and r.rank - b.before < y.before + y.n) s on true
+      left join lateral (
+            select y.bucket as second
+              from (select x.bucket, pg_catalog.sum(x.n) over (order by x.bucket) - x.n as before, x.n
+                      from (select c.bucket, pg_catalog.sum(c.n) as n
+                              from pilot_private.scorecard_counts c
+                             where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and c.source = 7
+                               and c.bucket between s.span * 64 and s.span * 64 + 63
+                             group by c.bucket) x) y
+             where s.within >= y.before and s.within < y.before + y.n) f on true);
+end
+$$;
+comment on function pilot_private.durations_at_ranks(text, uuid, bigint[]) is
+    'M2: the durations at the given 0-based ranks of one cycle and organization (null: all of them), from the maintained histogram, read as the caller.';
+
+create or replace function pilot_private.counted_metrics(v_cycle text, v_org uuid) returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_custom_plan
+as $$
+declare
+    t record;
+    ranks bigint[] := '{}';
+    rems int[] := '{}';
+    vals bigint[];
+    p numeric[] := '{}';
+    steps bigint;
+    i int;
+begin
+    -- sources 1-6; v_org null: the cycle-wide rows (org_id null)
+    select coalesce(pg_catalog.sum(c.n) filter (where c.source = 1), 0)::bigint as attempts,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 1), 0)::bigint as failures,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 2), 0)::bigint as people,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 2), 0)::bigint as repeat_people,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 3), 0)::bigint as referrals,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 3), 0)::bigint as terminal,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 4), 0)::bigint as audits,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 4), 0)::bigint as fatal,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 5), 0)::bigint as fits,
+           coalesce(pg_catalog.sum(c.flagged) filter (where c.source = 5), 0)::bigint as preferred,
+           coalesce(pg_catalog.sum(c.n) filter (where c.source = 6), 0)::bigint as durations
+      into t
+      from pilot_private.scorecard_counts c
+     where c.pilot_cycle_id = v_cycle and (c.org_id = v_org or (v_org is null and c.org_id is null)) and c.source between 1 and 6;
+
+    -- M2: the p-th percentile sits at p·(n − 1)/100: the value at rank p·(n − 1) div 100, plus
+    -- (p·(n − 1) mod 100)/100 of the gap to the next one (core/src/math.rs, on those two values)
+    if t.durations > 0 then
+        foreach steps in array array[50 * (t.durations - 1), 75 * (t.durations - 1), 90 * (t.durations - 1)] loop
+            ranks := ranks || array[steps / 100, steps / 100 + case when steps % 100 > 0 then 1 else 0 end];
+            rems := rems || (steps % 100)::int;
+        end loop;
+        vals := pilot_private.durations_at_ranks(v_cycle, v_org, ranks);
+        for i in 1 .. 3 loop
+            p := p || (pilot_private.percentiles(array[vals[2 * i - 1], vals[2 * i]], array[rems[i]]))[1]::numeric;
+        end loop;
+    end if;
+
+    return pg_catalog.jsonb_build_object(
+        'M1', pilot_private.rate(t.failures, t.attempts),
+        'M2_P50', pg_catalog.jsonb_build_object('value', p[1], 'numerator', null, 'denominator', t.durations),
+        'M2_P75', pg_catalog.jsonb_build_object('value', p[2], 'numerator', null, 'denominator', t.durations),
+        'M2_P90', pg_catalog.jsonb_build_object('value', p[3], 'numerator', null, 'denominator', t.durations),
+        'M3', pilot_private.rate(t.terminal, t.referrals),
+        'M5', pilot_private.rate(t.repeat_people, t.people),
+        'M6', pilot_private.rate(t.fatal, t.audits),
+        'M7', pilot_private.rate(t.preferred, t.fits));
+end
+$$;
+comment on function pilot_private.counted_metrics(text, uuid) is
+    'M1, M2, M3, M5, M6 and M7 of one cycle and organization (null: all of them) as raw metric objects, from the maintained counts, read as the caller.';
+
+create or replace function pilot_private.freshness_metric(v_cycle text, v_org uuid, v_as_of timestamptz) returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_custom_plan
+as $$
+begin
+    return (
+    select pilot_private.rate(
+               pg_catalog.count(*) filter (
+                   where latest.checked_at is not null
+                     and extract(epoch from v_as_of) - extract(epoch from latest.checked_at)
+                         <= case s.sla_tier when 'crisis' then 24 when 'high_demand' then 48 else 168 end * 3600),
+               pg_catalog.count(*))
+      from public.pilot_service_scope s
+      left join lateral (
+            select e.checked_at from public.service_operational_status_events e
+             where e.pilot_cycle_id = s.pilot_cycle_id and e.org_id = s.org_id and e.service_id = s.service_id
+               and e.checked_at <= v_as_of
+             order by e.checked_at desc limit 1) latest on true
+     where s.pilot_cycle_id = v_cycle and (v_org is null or s.org_id = v_org));
+end
+$$;
+comment on function pilot_private.freshness_metric(text, uuid, timestamptz) is
+    'M4 of one cycle and organization (null: all of them) at as_of as a raw metric object, from the scope and status rows, read as the caller.';
 
 -- ---------------------------------------------------------------------------------------------
 -- 10. Privileges, last (SPEC §2).

@@ -106,9 +106,14 @@ extension_sql_file!(
     requires = ["recorders"]
 );
 extension_sql_file!(
+    "../sql/79_scorecard_counts.sql",
+    name = "scorecard_counts",
+    requires = ["suppression"]
+);
+extension_sql_file!(
     "../sql/80_scorecard.sql",
     name = "scorecard",
-    requires = ["suppression"]
+    requires = ["scorecard_counts"]
 );
 extension_sql_file!(
     "../sql/82_scorecard_page.sql",

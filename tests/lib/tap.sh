@@ -11,5 +11,6 @@ tap_is() { # tap_is <got> <expected> <name>
     if [ "$1" == "$2" ]; then echo "ok $TAP_N - $3"; else
         echo "not ok $TAP_N - $3"; echo "#   got:      $1"; echo "#   expected: $2"; fi
 }
+tap_diag() { echo "# $*"; }
 tap_done() { echo "1..$TAP_N"; }
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }

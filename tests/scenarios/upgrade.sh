@@ -58,6 +58,10 @@ for v in $releases; do
                 from (select id, pilot_cycle_id, service_id, recorded_by_org_id, attempt_channel, attempt_outcome, attempted_at,
                              resolved_at, outcome_notes_code, created_at from pilot_contact_attempt_events) a"
     attempts_before=$(sql -d "$db" -c "$attempts")
+    connections="select count(*) || ' ' || md5(string_agg(to_jsonb(c)::text, '|' order by c.id))
+                   from (select id, pilot_cycle_id, org_id, service_id, connected_at, contact_attempt_event_id, referral_event_id
+                           from pilot_connection_events) c"
+    connections_before=$(sql -d "$db" -c "$connections")
     sql -d "$db" -c "alter extension pilot_guardrails update" >/dev/null
     tap_is "$(sql -d "$db" -c "select extversion from pg_extension where extname = 'pilot_guardrails'")" "$current" \
         "$v: ALTER EXTENSION pilot_guardrails UPDATE reaches $current"
@@ -65,14 +69,19 @@ for v in $releases; do
     differences=$(diff "$CLUSTER_DIR/fp_$v.txt" "$CLUSTER_DIR/fp_new.txt" | head -20 || true)
     tap_is "$differences" "" "$v upgraded is identical to a fresh $current: relations, columns, constraints, indexes, triggers, policies, ACLs, comments, functions, event triggers, extconfig"
     # The rows of every table the release had are intact — but the entity hashes, which 0.3.0 keys
-    # (SPEC §14); tables the upgrade added start empty (the pseudonym key aside).
+    # (SPEC §14), and the connections' seconds_to_connection, which 0.3.0 adds; tables the upgrade
+    # added start empty (the pseudonym key aside; the scorecard's counts are not dumped).
     tap_is "$(sql -d "$db" -c "select count(*) from pilot_contact_attempt_events where entity_key_hash !~ '^k1:[0-9a-f]{64}$'")" "0" \
         "$v: every entity hash is re-keyed"
     tap_is "$(sql -d "$db" -c "$card")" "$card_before" "$v: the scorecard is the same before and after (M5 included)"
     tap_is "$(sql -d "$db" -c "select jsonb_object_agg(key, value)::text from jsonb_each(test_support.pilot_snapshot())
-                               where key in (select jsonb_object_keys('$rows_before'::jsonb)) and key <> 'pilot_contact_attempt_events'")" \
-        "$(sql -d "$db" -c "select (('$rows_before'::jsonb) - 'pilot_contact_attempt_events')::text")" "$v: every other pilot row is intact after the upgrade"
+                               where key in (select jsonb_object_keys('$rows_before'::jsonb))
+                                 and key not in ('pilot_contact_attempt_events', 'pilot_connection_events')")" \
+        "$(sql -d "$db" -c "select (('$rows_before'::jsonb) - 'pilot_contact_attempt_events' - 'pilot_connection_events')::text")" \
+        "$v: every other pilot row is intact after the upgrade"
     tap_is "$(sql -d "$db" -c "$attempts")" "$attempts_before" "$v: every contact attempt is intact but for its keyed hash"
+    tap_is "$(sql -d "$db" -c "$connections") $(sql -d "$db" -c "select count(*) from pilot_connection_events where seconds_to_connection is null")" \
+        "$connections_before 0" "$v: every connection is intact, with its seconds_to_connection computed"
     tap_is "$(sql -d "$db" -c "select count(*) from jsonb_each_text(test_support.pilot_snapshot())
                                where key not in (select jsonb_object_keys('$rows_before'::jsonb))
                                  and key not in ('pilot_private.pseudonym_keys', 'pilot_cycles', 'pilot_cohorts', 'pilot_audit_events')

@@ -17,8 +17,8 @@ select d.classid, d.objid from pg_depend d
    and d.refobjid = (select oid from pg_extension where extname = 'pilot_guardrails');
 
 select is((select count(*)::int from ext_members m join pg_class c on c.oid = m.objid
-            where m.classid = 'pg_class'::regclass and c.relkind = 'r'), 16,
-          'sixteen tables: the nine pilot tables, registered cycles and cohorts, the audit trail, the settings, rate counters, idempotency keys and the pseudonym key');
+            where m.classid = 'pg_class'::regclass and c.relkind = 'r'), 18,
+          'eighteen tables: the nine pilot tables, registered cycles and cohorts, the audit trail, the settings, rate counters, idempotency keys, the pseudonym key and the scorecard''s maintained counts and people');
 select is((select array_agg(c.relname::text order by c.relname)
              from ext_members m join pg_class c on c.oid = m.objid
             where m.classid = 'pg_class'::regclass and c.relkind = 'r'
