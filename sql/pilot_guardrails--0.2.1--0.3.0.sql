@@ -2413,7 +2413,7 @@ comment on column public.pilot_connection_events.seconds_to_connection is
 --                      total: M2 and M5 are not sums of the organizations'). Written as deltas — one row per write statement and group, inserted,
 --                      never updated — so concurrent writers of an organization never wait on a
 --                      shared row. Now and then (1 statement in 64, and every DELETE) a writer folds
---                      the deltas of its (cycle, organization) into one compacted row per key,
+--                      the deltas of its (cycle, organization) and of its cycle into one compacted row per key,
 --                      under a transaction-level advisory lock it only tries to take. Readers sum
 --                      compacted rows and deltas: a READ ONLY reader never compacts.
 --   scorecard_people   per (cycle, organization, entity_key_hash), and per (cycle, hash) with a null
@@ -2512,37 +2512,147 @@ $$;
 comment on function pilot_private.compact_scorecard_counts(text, uuid) is
     'Folds the deltas of one (cycle, organization) of scorecard_counts into compacted rows, under a try-only advisory lock, in READ COMMITTED only.';
 
--- After a write statement's deltas: fold now and then (1 in 64, and after every DELETE).
-create function pilot_private.maybe_compact_scorecard_counts(cycles text[], orgs uuid[], always boolean) returns void
+-- Fold the (cycle, organization) pairs a write statement touched, and each cycle's whole-cycle
+-- rows. The counting triggers call it for 1 statement in 64 (and every DELETE), so that deltas
+-- stay few: a reader sums about 64 rows of deltas per pair at most, on average.
+create function pilot_private.compact_scorecard_pairs(cycles text[], orgs uuid[]) returns void
     language plpgsql volatile
     set search_path = pg_catalog, pg_temp
 as $$
 begin
-    if always or pg_catalog.random() < 1.0 / 64 then
-        perform pilot_private.compact_scorecard_counts(p.c, p.o)
-           from (select distinct z.c, z.o from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs)) z(c, o)) p;
+    perform pilot_private.compact_scorecard_counts(p.c, p.o)
+       from (select distinct z.c, z.o from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs)) z(c, o)
+             union
+             select distinct z.c, null::uuid from pg_catalog.unnest(cycles) z(c)) p;
+end
+$$;
+comment on function pilot_private.compact_scorecard_pairs(text[], uuid[]) is
+    'Compacts the given (cycle, organization) pairs of scorecard_counts and their cycles'' whole-cycle rows.';
+
+-- Referrals (M3), data-decay audits (M6), preference fit (M7): rows and flagged rows per (cycle,
+-- organization) of one source.
+create function pilot_private.add_flag_counts(v_source smallint, cycles text[], orgs uuid[], signs int[], flags boolean[],
+                                              op text) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    with d as (
+        select z.c, z.o, pg_catalog.sum(z.s) as n, coalesce(pg_catalog.sum(z.s) filter (where z.f), 0) as flagged
+          from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(signs), pg_catalog.unnest(flags)) z(c, o, s, f)
+         group by grouping sets ((z.c, z.o), (z.c))
+    )
+    insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, n, flagged)
+    select d.c, d.o, v_source, d.n, d.flagged from d where d.n <> 0 or d.flagged <> 0;
+    if op = 'DELETE' or pg_catalog.random() < 1.0 / 64 then
+        perform pilot_private.compact_scorecard_pairs(cycles, orgs);
     end if;
 end
 $$;
-comment on function pilot_private.maybe_compact_scorecard_counts(text[], uuid[], boolean) is
-    'Compacts the given (cycle, organization) pairs of scorecard_counts with probability 1/64, or always.';
+comment on function pilot_private.add_flag_counts(smallint, text[], uuid[], integer[], boolean[], text) is
+    'Adds signed rows of one source (3 referrals, 4 data-decay audits, 5 preference fit) to the maintained counts: rows and flagged rows.';
 
--- Contact attempts (M1, M5): rows with a sign (+1 written, −1 gone), from a trigger's transition
--- tables; op is the trigger's TG_OP. One statement: M1's attempts and failures per (cycle,
--- organization); M5's people in the organization and in the whole cycle (org null), whose
--- crossings of 0 → 1 attempts and 1 → 2 failures become deltas. People rows are locked in key
--- order (no deadlock between two multi-row statements).
-create function pilot_private.add_attempt_counts(cycles text[], orgs uuid[], hashes text[], signs int[], failed boolean[],
-                                                 op text) returns void
+-- Connections (M2): signed durations, per block of 4,096 seconds (source 6), per span of 64
+-- seconds (8) and per second (7).
+create function pilot_private.add_duration_counts(cycles text[], orgs uuid[], seconds bigint[], signs int[], op text) returns void
     language plpgsql volatile
     set search_path = pg_catalog, pg_temp
 as $$
-declare
-    touched_cycles text[];
-    touched_orgs uuid[];
 begin
     with rows_ as (
-        select * from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(hashes), pg_catalog.unnest(signs), pg_catalog.unnest(failed)) z(c, o, h, s, f)
+        select * from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(seconds), pg_catalog.unnest(signs)) z(c, o, sec, s) where z.sec is not null
+    ), d as (
+        select r.c, r.o, 6::smallint as source, r.sec / 4096 as bucket, pg_catalog.sum(r.s) as n
+          from rows_ r group by grouping sets ((r.c, r.o, r.sec / 4096), (r.c, r.sec / 4096))
+        union all
+        select r.c, r.o, 8::smallint, r.sec / 64, pg_catalog.sum(r.s) from rows_ r group by grouping sets ((r.c, r.o, r.sec / 64), (r.c, r.sec / 64))
+        union all
+        select r.c, r.o, 7::smallint, r.sec, pg_catalog.sum(r.s) from rows_ r group by grouping sets ((r.c, r.o, r.sec), (r.c, r.sec))
+    )
+    insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, bucket, n)
+    select d.c, d.o, d.source, d.bucket, d.n from d where d.n <> 0;
+    if op = 'DELETE' or pg_catalog.random() < 1.0 / 64 then
+        perform pilot_private.compact_scorecard_pairs(cycles, orgs);
+    end if;
+end
+$$;
+comment on function pilot_private.add_duration_counts(text[], uuid[], bigint[], integer[], text) is
+    'Adds signed durations (seconds_to_connection) to the maintained counts: per block of 4,096 seconds, per span of 64 seconds, per second.';
+
+-- ---------------------------------------------------------------------------------------------
+-- The triggers. Statement-level, AFTER, with transition tables (one trigger per event: PostgreSQL
+-- allows transition tables only on single-event triggers); SECURITY DEFINER, because no API role
+-- writes the counts. They read nothing but the transition tables, except the anchors' UPDATE,
+-- which touches the connections of anchors whose time moved so that their durations follow.
+
+create function pilot_private.count_contact_attempts() returns trigger
+    language plpgsql volatile
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_cycles text[];
+    v_orgs uuid[];
+    v_hashes text[];
+    v_signs int[];
+    v_failed boolean[];
+    org_attempts bigint;
+    org_failures bigint;
+    cycle_attempts bigint;
+    cycle_failures bigint;
+begin
+    -- PL/pgSQL plans a statement when it first runs it: old_rows is read only where it exists.
+    if tg_op <> 'INSERT' then
+        select pg_catalog.array_agg(r.pilot_cycle_id), pg_catalog.array_agg(r.recorded_by_org_id), pg_catalog.array_agg(r.entity_key_hash),
+               pg_catalog.array_agg(-1), pg_catalog.array_agg(r.attempt_outcome <> 'connected')
+          into v_cycles, v_orgs, v_hashes, v_signs, v_failed from old_rows r;
+    end if;
+    if tg_op <> 'DELETE' then
+        select v_cycles || pg_catalog.array_agg(r.pilot_cycle_id), v_orgs || pg_catalog.array_agg(r.recorded_by_org_id),
+               v_hashes || pg_catalog.array_agg(r.entity_key_hash), v_signs || pg_catalog.array_agg(1),
+               v_failed || pg_catalog.array_agg(r.attempt_outcome <> 'connected')
+          into v_cycles, v_orgs, v_hashes, v_signs, v_failed from new_rows r;
+    end if;
+    if tg_op = 'UPDATE' then
+        -- connections follow their anchor's time (set_seconds_to_connection recomputes the duration)
+        update public.pilot_connection_events x set seconds_to_connection = null
+          from new_rows n join old_rows o on o.id = n.id
+         where x.contact_attempt_event_id = n.id and n.attempted_at is distinct from o.attempted_at;
+    end if;
+    if tg_op = 'INSERT' and pg_catalog.cardinality(v_cycles) = 1 then
+        -- One row inserted (a recorder call): the same counts in three plain statements. The
+        -- person's cycle-wide row is locked before the organization's, as below (key order).
+        if v_hashes[1] is not null then
+            insert into pilot_private.scorecard_people as p (pilot_cycle_id, org_id, entity_key_hash, attempts, failures)
+            values (v_cycles[1], null, v_hashes[1], 1, v_failed[1]::int)
+            on conflict (pilot_cycle_id, org_id, entity_key_hash)
+            do update set attempts = p.attempts + 1, failures = p.failures + excluded.failures
+            returning p.attempts, p.failures into cycle_attempts, cycle_failures;
+            insert into pilot_private.scorecard_people as p (pilot_cycle_id, org_id, entity_key_hash, attempts, failures)
+            values (v_cycles[1], v_orgs[1], v_hashes[1], 1, v_failed[1]::int)
+            on conflict (pilot_cycle_id, org_id, entity_key_hash)
+            do update set attempts = p.attempts + 1, failures = p.failures + excluded.failures
+            returning p.attempts, p.failures into org_attempts, org_failures;
+        end if;
+        insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, n, flagged)
+        select v_cycles[1], x.o, x.source, x.n, x.flagged
+          from (values (v_orgs[1], 1::smallint, 1, v_failed[1]::int),
+                       (null, 1::smallint, 1, v_failed[1]::int),
+                       (v_orgs[1], 2::smallint, (org_attempts = 1)::int, (v_failed[1] and org_failures = 2)::int),
+                       (null, 2::smallint, (cycle_attempts = 1)::int, (v_failed[1] and cycle_failures = 2)::int)) x(o, source, n, flagged)
+         where x.n <> 0 or x.flagged <> 0;
+        if pg_catalog.random() < 1.0 / 64 then
+            perform pilot_private.compact_scorecard_pairs(v_cycles, v_orgs);
+        end if;
+        return null;
+    end if;
+    -- One statement: M1's attempts and failures per (cycle, organization) and per cycle; M5's
+    -- people in the organization and in the whole cycle (org null), whose crossings of 0 → 1
+    -- attempts and 1 → 2 failures become deltas. People rows are locked in key order (no deadlock
+    -- between two multi-row statements).
+    with rows_ as (
+        select * from rows from (pg_catalog.unnest(v_cycles), pg_catalog.unnest(v_orgs), pg_catalog.unnest(v_hashes),
+                                 pg_catalog.unnest(v_signs), pg_catalog.unnest(v_failed)) z(c, o, h, s, f)
     ), per_org as (
         select r.c, r.o, pg_catalog.sum(r.s) as n, coalesce(pg_catalog.sum(r.s) filter (where r.f), 0) as flagged
           from rows_ r group by grouping sets ((r.c, r.o), (r.c))
@@ -2566,123 +2676,23 @@ begin
           join changed ch on ch.c = k.pilot_cycle_id and ch.h = k.entity_key_hash and (ch.o is null) = (k.org_id is null)
                          and coalesce(ch.o, '00000000-0000-0000-0000-000000000000') = coalesce(k.org_id, '00000000-0000-0000-0000-000000000000')
          group by 1, 2
-    ), added as (
-        insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, n, flagged)
-        select d.c, d.o, 1, d.n, d.flagged from per_org d where d.n <> 0 or d.flagged <> 0
-        union all
-        select x.c, x.o, 2, x.n, x.flagged from crossed x where x.n <> 0 or x.flagged <> 0
-        returning pilot_cycle_id, org_id
     )
-    select pg_catalog.array_agg(a.pilot_cycle_id), pg_catalog.array_agg(a.org_id) into touched_cycles, touched_orgs from added a;
+    insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, n, flagged)
+    select d.c, d.o, 1, d.n, d.flagged from per_org d where d.n <> 0 or d.flagged <> 0
+    union all
+    select x.c, x.o, 2, x.n, x.flagged from crossed x where x.n <> 0 or x.flagged <> 0;
 
-    if op <> 'INSERT' then
+    if tg_op <> 'INSERT' then
         -- people with no attempts left go (retention and deletes leave no hash behind)
         delete from pilot_private.scorecard_people p
-         using (select distinct z.c, z.o, z.h from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(hashes)) z(c, o, h) where z.h is not null) z
+         using (select distinct z.c, z.o, z.h from rows from (pg_catalog.unnest(v_cycles), pg_catalog.unnest(v_orgs),
+                                                                pg_catalog.unnest(v_hashes)) z(c, o, h) where z.h is not null) z
          where p.pilot_cycle_id = z.c and (p.org_id = z.o or p.org_id is null) and p.entity_key_hash = z.h
            and p.attempts = 0;
     end if;
-    perform pilot_private.maybe_compact_scorecard_counts(touched_cycles, touched_orgs, op = 'DELETE');
-end
-$$;
-comment on function pilot_private.add_attempt_counts(text[], uuid[], text[], integer[], boolean[], text) is
-    'Adds signed contact-attempt rows to the maintained counts: M1''s attempts and failures, M5''s people and their crossings.';
-
--- Referrals (M3), data-decay audits (M6), preference fit (M7): rows and flagged rows per (cycle,
--- organization) of one source.
-create function pilot_private.add_flag_counts(v_source smallint, cycles text[], orgs uuid[], signs int[], flags boolean[],
-                                              op text) returns void
-    language plpgsql volatile
-    set search_path = pg_catalog, pg_temp
-as $$
-declare
-    touched_cycles text[];
-    touched_orgs uuid[];
-begin
-    with d as (
-        select z.c, z.o, pg_catalog.sum(z.s) as n, coalesce(pg_catalog.sum(z.s) filter (where z.f), 0) as flagged
-          from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(signs), pg_catalog.unnest(flags)) z(c, o, s, f)
-         group by grouping sets ((z.c, z.o), (z.c))
-    ), added as (
-        insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, n, flagged)
-        select d.c, d.o, v_source, d.n, d.flagged from d where d.n <> 0 or d.flagged <> 0
-        returning pilot_cycle_id, org_id
-    )
-    select pg_catalog.array_agg(a.pilot_cycle_id), pg_catalog.array_agg(a.org_id) into touched_cycles, touched_orgs from added a;
-    perform pilot_private.maybe_compact_scorecard_counts(touched_cycles, touched_orgs, op = 'DELETE');
-end
-$$;
-comment on function pilot_private.add_flag_counts(smallint, text[], uuid[], integer[], boolean[], text) is
-    'Adds signed rows of one source (3 referrals, 4 data-decay audits, 5 preference fit) to the maintained counts: rows and flagged rows.';
-
--- Connections (M2): signed durations, per block of 4,096 seconds (source 6), per span of 64
--- seconds (8) and per second (7).
-create function pilot_private.add_duration_counts(cycles text[], orgs uuid[], seconds bigint[], signs int[], op text) returns void
-    language plpgsql volatile
-    set search_path = pg_catalog, pg_temp
-as $$
-declare
-    touched_cycles text[];
-    touched_orgs uuid[];
-begin
-    with rows_ as (
-        select * from rows from (pg_catalog.unnest(cycles), pg_catalog.unnest(orgs), pg_catalog.unnest(seconds), pg_catalog.unnest(signs)) z(c, o, sec, s) where z.sec is not null
-    ), d as (
-        select r.c, r.o, 6::smallint as source, r.sec / 4096 as bucket, pg_catalog.sum(r.s) as n
-          from rows_ r group by grouping sets ((r.c, r.o, r.sec / 4096), (r.c, r.sec / 4096))
-        union all
-        select r.c, r.o, 8::smallint, r.sec / 64, pg_catalog.sum(r.s) from rows_ r group by grouping sets ((r.c, r.o, r.sec / 64), (r.c, r.sec / 64))
-        union all
-        select r.c, r.o, 7::smallint, r.sec, pg_catalog.sum(r.s) from rows_ r group by grouping sets ((r.c, r.o, r.sec), (r.c, r.sec))
-    ), added as (
-        insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, bucket, n)
-        select d.c, d.o, d.source, d.bucket, d.n from d where d.n <> 0
-        returning pilot_cycle_id, org_id
-    )
-    select pg_catalog.array_agg(a.pilot_cycle_id), pg_catalog.array_agg(a.org_id) into touched_cycles, touched_orgs from added a;
-    perform pilot_private.maybe_compact_scorecard_counts(touched_cycles, touched_orgs, op = 'DELETE');
-end
-$$;
-comment on function pilot_private.add_duration_counts(text[], uuid[], bigint[], integer[], text) is
-    'Adds signed durations (seconds_to_connection) to the maintained counts: per block of 4,096 seconds, per span of 64 seconds, per second.';
-
--- ---------------------------------------------------------------------------------------------
--- The triggers. Statement-level, AFTER, with transition tables (one trigger per event: PostgreSQL
--- allows transition tables only on single-event triggers); SECURITY DEFINER, because no API role
--- writes the counts. They read nothing but the transition tables, except the anchors' UPDATE,
--- which touches the connections of anchors whose time moved so that their durations follow.
-
-create function pilot_private.count_contact_attempts() returns trigger
-    language plpgsql volatile
-    security definer
-    set search_path = pg_catalog, pg_temp
-as $$
-declare
-    v_cycles text[];
-    v_orgs uuid[];
-    v_hashes text[];
-    v_signs int[];
-    v_failed boolean[];
-begin
-    -- PL/pgSQL plans a statement when it first runs it: old_rows is read only where it exists.
-    if tg_op <> 'INSERT' then
-        select pg_catalog.array_agg(r.pilot_cycle_id), pg_catalog.array_agg(r.recorded_by_org_id), pg_catalog.array_agg(r.entity_key_hash),
-               pg_catalog.array_agg(-1), pg_catalog.array_agg(r.attempt_outcome <> 'connected')
-          into v_cycles, v_orgs, v_hashes, v_signs, v_failed from old_rows r;
+    if tg_op = 'DELETE' or pg_catalog.random() < 1.0 / 64 then
+        perform pilot_private.compact_scorecard_pairs(v_cycles, v_orgs);
     end if;
-    if tg_op <> 'DELETE' then
-        select v_cycles || pg_catalog.array_agg(r.pilot_cycle_id), v_orgs || pg_catalog.array_agg(r.recorded_by_org_id),
-               v_hashes || pg_catalog.array_agg(r.entity_key_hash), v_signs || pg_catalog.array_agg(1),
-               v_failed || pg_catalog.array_agg(r.attempt_outcome <> 'connected')
-          into v_cycles, v_orgs, v_hashes, v_signs, v_failed from new_rows r;
-    end if;
-    if tg_op = 'UPDATE' then
-        -- connections follow their anchor's time (set_seconds_to_connection recomputes the duration)
-        update public.pilot_connection_events x set seconds_to_connection = null
-          from new_rows n join old_rows o on o.id = n.id
-         where x.contact_attempt_event_id = n.id and n.attempted_at is distinct from o.attempted_at;
-    end if;
-    perform pilot_private.add_attempt_counts(v_cycles, v_orgs, v_hashes, v_signs, v_failed, tg_op);
     return null;
 end
 $$;
