@@ -3,8 +3,6 @@
 -- Policies call only the extension's own helpers in pilot_private — never a host table,
 -- auth.uid() or is_admin() — so the install stays self-contained (SPEC §2). Each helper call is
 -- wrapped in (select ...) so PostgreSQL evaluates it once per statement (an initPlan), not per row.
--- The organization test comes first: evaluated left to right, it settles a member's rows without
--- looking at the admin flag (a member reading a cycle pays one array test per row, not two).
 --
 --   shape     select           insert                     update                  delete
 --   events    admin or member  admin or writer            admin or writer (both)  admin
@@ -50,17 +48,17 @@ begin
                 'with check (%s and (created_by is null or created_by = (select pilot_private.uid())))', t, admin);
         else
             execute pg_catalog.format('create policy pilot_members_read on public.%I for select to authenticated using (%s or %s)',
-                                      t, member, admin);
+                                      t, admin, member);
         end if;
         -- Snapshots are read only: pilot_recompute_metrics' privileged part writes them (SPEC §10.4).
         continue when shape = 'snapshots';
 
         if shape = 'events' then
             execute pg_catalog.format('create policy pilot_writers_insert on public.%I for insert to authenticated with check (%s or %s)',
-                                      t, writer, admin);
+                                      t, admin, writer);
             execute pg_catalog.format(
                 'create policy pilot_writers_update on public.%I for update to authenticated using (%s or %s) with check (%s or %s)',
-                t, writer, admin, writer, admin);
+                t, admin, writer, admin, writer);
         else
             execute pg_catalog.format(
                 'create policy pilot_admins_update on public.%I for update to authenticated using (%s) with check (%s)', t, admin, admin);

@@ -41,10 +41,7 @@ declare
     headers text := pg_catalog.current_setting('request.headers', true);
     k text;
 begin
-    -- most requests carry no key: without a backslash (a JSON escape) the name, if present,
-    -- appears as written, so its absence from the text settles it without parsing the JSON
-    if headers is null or headers = ''
-       or (pg_catalog.strpos(headers, 'idempotency-key') = 0 and pg_catalog.strpos(headers, '\') = 0) then
+    if headers is null or headers = '' then
         return null;
     end if;
     k := headers::jsonb ->> 'idempotency-key';

@@ -27,7 +27,6 @@
 --   9. the privilege matrix and pilot_verify() (90_grants.sql, 88_verify.sql)
 --   9c. the scorecard's maintained counts (79_scorecard_counts.sql): seconds_to_connection on
 --      connections, the counts built from the rows there, the scorecard reading them
---   9d. policies test the organization before the admin flag (50_policies.sql)
 --  10. privileges: exactly SPEC §2's matrix, as the last step
 -- Host-row triggers and backups of the nine tables are generated from the registry into exactly
 -- the objects 0.2.1 has: nothing to change for them here.
@@ -934,10 +933,7 @@ declare
     headers text := pg_catalog.current_setting('request.headers', true);
     k text;
 begin
-    -- most requests carry no key: without a backslash (a JSON escape) the name, if present,
-    -- appears as written, so its absence from the text settles it without parsing the JSON
-    if headers is null or headers = ''
-       or (pg_catalog.strpos(headers, 'idempotency-key') = 0 and pg_catalog.strpos(headers, '\') = 0) then
+    if headers is null or headers = '' then
         return null;
     end if;
     k := headers::jsonb ->> 'idempotency-key';
@@ -3107,31 +3103,6 @@ end
 $$;
 comment on function pilot_private.freshness_metric(text, uuid, timestamptz) is
     'M4 of one cycle and organization (null: all of them) at as_of as a raw metric object, from the scope and status rows, read as the caller.';
-
--- ---------------------------------------------------------------------------------------------
--- 9d. Policies: the organization test before the admin flag (50_policies.sql), so that a member's
--- rows are settled by one test each.
-
-do $reorder$
-declare
-    admin constant text := '(select pilot_private.is_admin())';
-    member text;
-    writer text;
-    k record;
-begin
-    for k in select distinct r.table_name, r.org_column, r.policy_shape from pilot_private.kinds() r
-              where r.org_column is not null and r.policy_shape in ('events', 'snapshots') order by r.table_name loop
-        member := pg_catalog.format('%I = any ((select pilot_private.member_orgs(writers_only => false))::uuid[])', k.org_column);
-        writer := pg_catalog.format('%I = any ((select pilot_private.member_orgs(writers_only => true))::uuid[])', k.org_column);
-        execute pg_catalog.format('alter policy pilot_members_read on public.%I using (%s or %s)', k.table_name, member, admin);
-        if k.policy_shape = 'events' then
-            execute pg_catalog.format('alter policy pilot_writers_insert on public.%I with check (%s or %s)', k.table_name, writer, admin);
-            execute pg_catalog.format('alter policy pilot_writers_update on public.%I using (%s or %s) with check (%s or %s)',
-                                      k.table_name, writer, admin, writer, admin);
-        end if;
-    end loop;
-end
-$reorder$;
 
 -- ---------------------------------------------------------------------------------------------
 -- 10. Privileges, last (SPEC §2).

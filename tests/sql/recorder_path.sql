@@ -14,7 +14,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 
-select plan(11);
+select plan(7);
 
 select is((select string_agg(p.oid::regprocedure::text, ', ' order by p.oid::regprocedure::text)
              from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
@@ -77,19 +77,5 @@ select is(test_support.run_as('authenticated', '{"sub": "55555555-5555-4555-8555
     $$select pilot_private.check_host_rows('service_scope', '{"pilot_cycle_id": "cycle-1"}', '{}')::text$$),
     'ERROR 23503: pilot_cycle_id: no registered pilot cycle with this id (public.pilot_cycles)',
     'check_host_rows cannot be used to learn which cycles exist');
-
--- The Idempotency-Key header: most requests carry none, and the answer comes without parsing the
--- JSON when the name is not in the text; an escaped name (JSON \u002d) is still found.
-create function pg_temp.key_of(headers text) returns text language plpgsql as $$
-begin
-    perform set_config('request.headers', headers, true);
-    return coalesce(pilot_private.request_idempotency_key(), 'none');
-exception when others then
-    return 'ERROR ' || sqlstate;
-end $$;
-select is(pg_temp.key_of('{"content-type": "application/json", "accept": "application/json"}'), 'none', 'no key header: none');
-select is(pg_temp.key_of('{"content-type": "application/json", "idempotency-key": "\"k-1\""}'), 'k-1', 'a quoted key is found, quotes stripped');
-select is(pg_temp.key_of('{"idempotency\u002dkey": "k-2"}'), 'k-2', 'a key whose name is JSON-escaped is found too');
-select is(pg_temp.key_of('{"x": "idempotency-key", "idempotency-key": "bad key"}'), 'ERROR 22023', 'a malformed key is refused (22023)');
 
 select * from finish();
