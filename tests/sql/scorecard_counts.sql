@@ -12,7 +12,7 @@ create extension pilot_guardrails;
 \i tests/fixtures/scorecard_rows.sql
 select pilot_configure('min_cell_size', '0') \gset
 
-select plan(28);
+select plan(31);
 
 create function pg_temp.card(v_org uuid) returns jsonb language sql as $$
     select pilot_scorecard('sc', v_org, '2026-06-10T12:00:00Z') -> 'metrics' $$;
@@ -32,6 +32,16 @@ select is(test_support.run_as('authenticated', '{"sub":"55555555-5555-4555-8555-
 select is(test_support.run_as('authenticated', '{"sub":"11111111-1111-4111-8111-111111111111"}',
               $$select (count(*) > 0)::text from pilot_private.scorecard_counts where org_id is null$$),
           'true', 'an admin reads the cycle-wide rows');
+-- The readers are callable in SQL as authenticated, and read as the caller: an outsider learns nothing.
+select is(test_support.run_as('authenticated', '{"sub":"44444444-4444-4444-8444-444444444444"}',
+              $$select pilot_private.counted_metrics('sc', 'a0000000-0000-4000-8000-00000000000a') -> 'M1' ->> 'denominator'$$),
+          '0', 'the owner of B calling counted_metrics for A directly: 0 attempts (row-level security on the counts)');
+select is(test_support.run_as('authenticated', '{"sub":"44444444-4444-4444-8444-444444444444"}',
+              $$select pilot_private.durations_at_ranks('sc', 'a0000000-0000-4000-8000-00000000000a', '{0,1,2}')::text$$),
+          '{NULL,NULL,NULL}', 'nor any duration of A');
+select is(test_support.run_as('authenticated', '{"sub":"44444444-4444-4444-8444-444444444444"}',
+              $$select pilot_private.counted_metrics('sc', null) -> 'M5' ->> 'denominator'$$),
+          '0', 'nor the cycle-wide people count (admins only)');
 select is(test_support.run_as('authenticated', '{"sub":"22222222-2222-4222-8222-222222222222"}',
               $$insert into pilot_private.scorecard_counts (pilot_cycle_id, org_id, source, n) values ('sc', 'a0000000-0000-4000-8000-00000000000a', 1, 1000)$$),
           'ERROR 42501: permission denied for table scorecard_counts', 'a writer of A cannot forge a count');
