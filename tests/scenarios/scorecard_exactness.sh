@@ -7,7 +7,9 @@
 # after each restore, pilot_scorecard of every (cycle, organization) and pilot_cycle_scorecard's
 # total of each cycle are compared with the same metrics computed from the raw rows by plain
 # queries (tests/fixtures/scorecard_reference.sql): 0 differences. Then 4 sessions × 50 writes at
-# once, and rows loaded with the triggers off until pilot_rebuild_scorecard_counts().
+# once; a race of three sessions on one anchor's time and its connections (without the anchor's
+# FOR SHARE lock in set_seconds_to_connection, this and the concurrent segment fail); and rows
+# loaded with the triggers off until pilot_rebuild_scorecard_counts().
 set -euo pipefail
 . "$(dirname "$0")/../lib/tap.sh"
 work=$(mktemp -d)
@@ -56,6 +58,20 @@ tap_ok $([ "$refused" -lt 100 ]; echo $?) "most concurrent writes went through (
 total=$((total + 200))
 tap_is "$(sql -d "$db" -c "select count(*) from test_support.scorecard_differences('{ex-1,ex-2}', '{$A,$B}', '$as_of')")" 0 \
     "after the concurrent writers, every scorecard and both totals equal the plain queries"
+
+# A race on one anchor: one session moves its time 150 times while two others add (and remove)
+# connections to it; then every stored duration and every scorecard against the plain queries.
+anchor=$(sql -d "$db" -c "insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, attempt_channel,
+                                                                   attempt_outcome, attempted_at)
+                          values ('ex-1', 'svc-shelter', '$A', 'phone', 'connected', '2026-06-01T10:00:00Z') returning id")
+sql -d "$db" -c "call test_support.race_anchor('$anchor', true, 150)" >"$work/race-1.out" 2>&1 &
+sql -d "$db" -c "call test_support.race_anchor('$anchor', false, 75)" >"$work/race-2.out" 2>&1 &
+sql -d "$db" -c "call test_support.race_anchor('$anchor', false, 75)" >"$work/race-3.out" 2>&1 &
+wait
+tap_is "$(cat "$work"/race-*.out)" "" "the race ran: 150 moves of one anchor against 150 connection writes, no error"
+tap_is "$(sql -d "$db" -c "select test_support.stale_durations()")" 0 "after the race, every connection's seconds_to_connection is its anchor's"
+tap_is "$(sql -d "$db" -c "select count(*) from test_support.scorecard_differences('{ex-1,ex-2}', '{$A,$B}', '$as_of')")" 0 \
+    "after the race, every scorecard and both totals equal the plain queries"
 
 # Rows loaded with the triggers off (as a bulk load may): the counts miss them until
 # pilot_rebuild_scorecard_counts() rebuilds them from the rows.
