@@ -2732,39 +2732,16 @@ $$;
 comment on function pilot_private.count_referrals() is
     'Statement trigger of pilot_referral_events: keeps M3''s maintained counts, and the durations of connections whose anchor time moved.';
 
-create function pilot_private.count_data_decay_audits() returns trigger
+-- Data-decay audits (M6) and preference fit (M7): one function for both tables, whose
+-- organization column is org_id; the trigger's arguments name the source and the flag column.
+create function pilot_private.count_flagged_rows() returns trigger
     language plpgsql volatile
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    v_cycles text[];
-    v_orgs uuid[];
-    v_signs int[];
-    v_flags boolean[];
-begin
-    if tg_op <> 'INSERT' then
-        select pg_catalog.array_agg(r.pilot_cycle_id), pg_catalog.array_agg(r.org_id), pg_catalog.array_agg(-1), pg_catalog.array_agg(r.is_fatal)
-          into v_cycles, v_orgs, v_signs, v_flags from old_rows r;
-    end if;
-    if tg_op <> 'DELETE' then
-        select v_cycles || pg_catalog.array_agg(r.pilot_cycle_id), v_orgs || pg_catalog.array_agg(r.org_id),
-               v_signs || pg_catalog.array_agg(1), v_flags || pg_catalog.array_agg(r.is_fatal)
-          into v_cycles, v_orgs, v_signs, v_flags from new_rows r;
-    end if;
-    perform pilot_private.add_flag_counts(4::smallint, v_cycles, v_orgs, v_signs, v_flags, tg_op);
-    return null;
-end
-$$;
-comment on function pilot_private.count_data_decay_audits() is
-    'Statement trigger of pilot_data_decay_audits: keeps M6''s maintained counts.';
-
-create function pilot_private.count_preference_fit_events() returns trigger
-    language plpgsql volatile
-    security definer
-    set search_path = pg_catalog, pg_temp
-as $$
-declare
+    v_source constant smallint := tg_argv[0]::smallint;
+    flag_column constant text := tg_argv[1];
     v_cycles text[];
     v_orgs uuid[];
     v_signs int[];
@@ -2772,20 +2749,20 @@ declare
 begin
     if tg_op <> 'INSERT' then
         select pg_catalog.array_agg(r.pilot_cycle_id), pg_catalog.array_agg(r.org_id), pg_catalog.array_agg(-1),
-               pg_catalog.array_agg(r.preferred_via_platform)
+               pg_catalog.array_agg((pg_catalog.to_jsonb(r.*) ->> flag_column)::boolean)
           into v_cycles, v_orgs, v_signs, v_flags from old_rows r;
     end if;
     if tg_op <> 'DELETE' then
         select v_cycles || pg_catalog.array_agg(r.pilot_cycle_id), v_orgs || pg_catalog.array_agg(r.org_id),
-               v_signs || pg_catalog.array_agg(1), v_flags || pg_catalog.array_agg(r.preferred_via_platform)
+               v_signs || pg_catalog.array_agg(1), v_flags || pg_catalog.array_agg((pg_catalog.to_jsonb(r.*) ->> flag_column)::boolean)
           into v_cycles, v_orgs, v_signs, v_flags from new_rows r;
     end if;
-    perform pilot_private.add_flag_counts(5::smallint, v_cycles, v_orgs, v_signs, v_flags, tg_op);
+    perform pilot_private.add_flag_counts(v_source, v_cycles, v_orgs, v_signs, v_flags, tg_op);
     return null;
 end
 $$;
-comment on function pilot_private.count_preference_fit_events() is
-    'Statement trigger of pilot_preference_fit_events: keeps M7''s maintained counts.';
+comment on function pilot_private.count_flagged_rows() is
+    'Statement trigger of pilot_data_decay_audits (M6: is_fatal) and pilot_preference_fit_events (M7: preferred_via_platform): keeps their maintained counts; arguments: the source and the flag column.';
 
 create function pilot_private.count_connections() returns trigger
     language plpgsql volatile
@@ -2873,20 +2850,20 @@ do $triggers$
 declare
     t record;
 begin
-    for t in select * from (values ('pilot_contact_attempt_events', 'count_contact_attempts', '1, 2'),
-                                   ('pilot_referral_events', 'count_referrals', '3'),
-                                   ('pilot_data_decay_audits', 'count_data_decay_audits', '4'),
-                                   ('pilot_preference_fit_events', 'count_preference_fit_events', '5'),
-                                   ('pilot_connection_events', 'count_connections', '6, 7, 8')) x(tbl, fn, sources) loop
+    for t in select * from (values ('pilot_contact_attempt_events', 'count_contact_attempts', '', '1, 2'),
+                                   ('pilot_referral_events', 'count_referrals', '', '3'),
+                                   ('pilot_data_decay_audits', 'count_flagged_rows', '4, is_fatal', '4'),
+                                   ('pilot_preference_fit_events', 'count_flagged_rows', '5, preferred_via_platform', '5'),
+                                   ('pilot_connection_events', 'count_connections', '', '6, 7, 8')) x(tbl, fn, args, sources) loop
         execute pg_catalog.format(
             'create trigger pilot_counts_insert after insert on public.%1$I referencing new table as new_rows '
-            'for each statement execute function pilot_private.%2$I()', t.tbl, t.fn);
+            'for each statement execute function pilot_private.%2$I(%3$s)', t.tbl, t.fn, t.args);
         execute pg_catalog.format(
             'create trigger pilot_counts_update after update on public.%1$I referencing old table as old_rows new table as new_rows '
-            'for each statement execute function pilot_private.%2$I()', t.tbl, t.fn);
+            'for each statement execute function pilot_private.%2$I(%3$s)', t.tbl, t.fn, t.args);
         execute pg_catalog.format(
             'create trigger pilot_counts_delete after delete on public.%1$I referencing old table as old_rows '
-            'for each statement execute function pilot_private.%2$I()', t.tbl, t.fn);
+            'for each statement execute function pilot_private.%2$I(%3$s)', t.tbl, t.fn, t.args);
         execute pg_catalog.format(
             'create trigger pilot_counts_truncate after truncate on public.%1$I '
             'for each statement execute function pilot_private.count_truncated(%2$s)', t.tbl, t.sources);
