@@ -1118,15 +1118,14 @@ create or replace function pilot_private.scorecard_metrics(v_cycle text, v_org u
     set search_path = pg_catalog, pg_temp
 as $$
 begin
-    -- the metrics' tables are there (PT501 naming the first one missing, SPEC §7), though only
-    -- M4's are read: the counts of a table gone would describe rows nobody can see
+    -- the metrics' tables — the registry's event tables (35_kinds.sql) — are there (PT501 naming
+    -- the first one missing, SPEC §7), though only M4's are read: the counts of a table gone would
+    -- describe rows nobody can see
     perform pilot_private.raise_storage_missing(
-        (select pg_catalog.format('relation "public.%s" does not exist', x.name)
-           from pg_catalog.unnest(array['pilot_contact_attempt_events', 'pilot_referral_events', 'pilot_connection_events',
-                                        'pilot_service_scope', 'service_operational_status_events', 'pilot_data_decay_audits',
-                                        'pilot_preference_fit_events']) with ordinality x(name, ord)
-          where pg_catalog.to_regclass('public.' || x.name) is null
-          order by x.ord limit 1));
+        (select pg_catalog.format('relation "public.%s" does not exist', k.table_name)
+           from (select distinct r.table_name from pilot_private.kinds() r where r.policy_shape = 'events') k
+          where pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(k.table_name)) is null
+          order by k.table_name limit 1));
     return pilot_private.counted_metrics(v_cycle, v_org)
         || pg_catalog.jsonb_build_object('M4', pilot_private.freshness_metric(v_cycle, v_org, v_as_of));
 end
