@@ -32,7 +32,7 @@ create index pilot_audit_events_at on public.pilot_audit_events (at desc);
 
 alter table public.pilot_audit_events enable row level security;
 create policy pilot_admins_read on public.pilot_audit_events for select to authenticated
-    using ((select pilot_private.is_admin()));
+    using ((select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin())));
 
 -- Append-only, for every role: UPDATE, DELETE (row triggers) and TRUNCATE (a statement trigger).
 create function pilot_private.audit_append_only() returns trigger

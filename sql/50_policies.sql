@@ -2,7 +2,11 @@
 --
 -- Policies call only the extension's own helpers in pilot_private — never a host table,
 -- auth.uid() or is_admin() — so the install stays self-contained (SPEC §2). Each helper call is
--- wrapped in (select ...) so PostgreSQL evaluates it once per statement (an initPlan), not per row.
+-- wrapped in (select ...) so PostgreSQL evaluates it once per statement (an initPlan), not per row,
+-- and asks first what this statement already looked up (cached_is_admin, cached_member_orgs in
+-- 20_identity.sql): a recorder call's INSERT and RETURNING reuse its own check's lookups. A member's
+-- read is an index range (readable_org_bound, 20_identity.sql) rather than "admin or member" tested
+-- on every row.
 --
 --   shape     select           insert                     update                  delete
 --   events    admin or member  admin or writer            admin or writer (both)  admin
@@ -17,8 +21,8 @@
 
 do $policies$
 declare
-    admin constant text := '(select pilot_private.is_admin())';
-    member text;
+    admin constant text := '(select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin()))';
+    reader text;
     writer text;
     t text;
     shape text;
@@ -29,8 +33,15 @@ begin
         t := k.table_name;
         shape := k.policy_shape;
         if k.org_column is not null then
-            member := pg_catalog.format('%I = any ((select pilot_private.member_orgs(writers_only => false))::uuid[])', k.org_column);
-            writer := pg_catalog.format('%I = any ((select pilot_private.member_orgs(writers_only => true))::uuid[])', k.org_column);
+            -- admin or member, as an index range (20_identity.sql, readable_org_bound)
+            reader := pg_catalog.format(
+                '%1$I >= (select pilot_private.readable_org_bound(false)) and %1$I <= (select pilot_private.readable_org_bound(true)) '
+                'and ((select pilot_private.readable_bounds_exact()) '
+                'or %1$I = any ((select coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false)))::uuid[]))',
+                k.org_column);
+            writer := pg_catalog.format(
+                '%I = any ((select coalesce(pilot_private.cached_member_orgs(true), pilot_private.member_orgs(writers_only => true)))::uuid[])',
+                k.org_column);
         end if;
 
         execute pg_catalog.format('alter table public.%I enable row level security', t);
@@ -39,7 +50,8 @@ begin
             -- SPEC §14: any signed-in member of an organization reads cycles and cohorts
             execute pg_catalog.format(
                 'create policy pilot_members_read on public.%I for select to authenticated '
-                'using (%s or pg_catalog.cardinality((select pilot_private.member_orgs(writers_only => false))) > 0)', t, admin);
+                'using (%s or pg_catalog.cardinality((select coalesce(pilot_private.cached_member_orgs(false), '
+                'pilot_private.member_orgs(writers_only => false)))) > 0)', t, admin);
             execute pg_catalog.format('create policy pilot_admins_insert on public.%I for insert to authenticated with check (%s)', t, admin);
         elsif shape = 'decisions' then
             execute pg_catalog.format('create policy pilot_admins_read on public.%I for select to authenticated using (%s)', t, admin);
@@ -47,18 +59,19 @@ begin
                 'create policy pilot_admins_insert on public.%I for insert to authenticated '
                 'with check (%s and (created_by is null or created_by = (select pilot_private.uid())))', t, admin);
         else
-            execute pg_catalog.format('create policy pilot_members_read on public.%I for select to authenticated using (%s or %s)',
-                                      t, admin, member);
+            execute pg_catalog.format('create policy pilot_members_read on public.%I for select to authenticated using (%s)',
+                                      t, reader);
         end if;
         -- Snapshots are read only: pilot_recompute_metrics' privileged part writes them (SPEC §10.4).
         continue when shape = 'snapshots';
 
         if shape = 'events' then
+            -- the writer test first: a writer's statement never needs the admin lookup
             execute pg_catalog.format('create policy pilot_writers_insert on public.%I for insert to authenticated with check (%s or %s)',
-                                      t, admin, writer);
+                                      t, writer, admin);
             execute pg_catalog.format(
                 'create policy pilot_writers_update on public.%I for update to authenticated using (%s or %s) with check (%s or %s)',
-                t, admin, writer, admin, writer);
+                t, writer, admin, writer, admin);
         else
             execute pg_catalog.format(
                 'create policy pilot_admins_update on public.%I for update to authenticated using (%s) with check (%s)', t, admin, admin);

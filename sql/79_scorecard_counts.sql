@@ -56,7 +56,8 @@ alter table pilot_private.scorecard_counts enable row level security;
 -- As the scorecard reads its sources: members of the organization and admins (backend roles
 -- bypass row-level security). The cycle-wide rows (org_id null) are for admins.
 create policy pilot_counts_select on pilot_private.scorecard_counts for select to authenticated
-    using (org_id = any ((select pilot_private.member_orgs(writers_only => false))::uuid[]) or (select pilot_private.is_admin()));
+    using (org_id = any ((select coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false)))::uuid[])
+           or (select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin())));
 
 create table pilot_private.scorecard_people (
     pilot_cycle_id text not null,

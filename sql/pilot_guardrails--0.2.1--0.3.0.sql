@@ -924,30 +924,11 @@ alter table pilot_private.idempotency_keys enable row level security;
 
 -- The Idempotency-Key of this request, or null. 1–255 characters of [A-Za-z0-9._:-], optionally
 -- in one pair of double quotes (the IETF draft's structured-field string); anything else is 22023
--- naming the header, never its value.
+-- naming the header, never its value. Read in Rust (core/src/headers.rs), without SQL.
 create function pilot_private.request_idempotency_key() returns text
-    language plpgsql stable
+    language c stable
     set search_path = pg_catalog, pg_temp
-as $$
-declare
-    headers text := pg_catalog.current_setting('request.headers', true);
-    k text;
-begin
-    if headers is null or headers = '' then
-        return null;
-    end if;
-    k := headers::jsonb ->> 'idempotency-key';
-    if k is null then
-        return null;
-    elsif k ~ '^[A-Za-z0-9._:-]{1,255}$' then
-        return k;
-    elsif k ~ '^"[A-Za-z0-9._:-]{1,255}"$' then
-        return pg_catalog.substr(k, 2, pg_catalog.length(k) - 2);
-    end if;
-    raise exception using errcode = '22023',
-        message = 'Idempotency-Key header: must be 1 to 255 characters of A-Z, a-z, 0-9, ".", "_", ":", "-", optionally in double quotes';
-end
-$$;
+    as 'MODULE_PATHNAME', 'pilot_request_idempotency_key';
 comment on function pilot_private.request_idempotency_key() is
     'The request''s Idempotency-Key header (request.headers), quotes stripped; null when absent; 22023 naming the header when malformed.';
 
@@ -971,9 +952,11 @@ begin
     if fn is null then
         raise exception using errcode = '22023', message = 'claim_idempotency_key: unknown kind';
     end if;
+    -- the recorder's own check looked these up in this statement: asked from the cache first
     if not pilot_private.acting_is_backend()
-       and not (pilot_private.is_admin()
-                or (v_org is not null and v_org = any (pilot_private.member_orgs(writers_only => true)))) then
+       and not ((v_org is not null
+                 and v_org = any (coalesce(pilot_private.cached_member_orgs(true), pilot_private.member_orgs(writers_only => true))))
+                or coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin())) then
         raise exception using errcode = '42501',
             message = fn || ': not allowed: the caller may not write for this organization';
     end if;
@@ -1815,6 +1798,10 @@ declare
         'pilot_private.raise_storage_missing(text)',
         'pilot_private.is_admin()',
         'pilot_private.member_orgs(boolean)',
+        'pilot_private.cached_is_admin()',
+        'pilot_private.cached_member_orgs(boolean)',
+        'pilot_private.readable_org_bound(boolean)',
+        'pilot_private.readable_bounds_exact()',
         'pilot_private.host_row_exists(text,text)',
         'pilot_private.is_code(text,integer)',
         'pilot_private.are_codes(text[],integer)',
@@ -2330,23 +2317,66 @@ create or replace function pilot_private.host_storage_problem(table_name text) r
 comment on function pilot_private.host_storage_problem(text) is
     'What is missing or wrong in public.<table_name> (a host table the helpers read: app_admins, organization_members, services, organizations), or null.';
 
+-- The caller's admin flag and organizations are read once per statement: is_admin() and
+-- member_orgs() look at public.app_admins and public.organization_members on the first call of a
+-- statement and remember the answer in the backend (src/ffi.rs), keyed by the transaction, the
+-- statement's start and the uid of the claims; the calls after it — a recorder call makes up to
+-- nine: its own check, the idempotency claim's re-check, the policies of its INSERT and RETURNING —
+-- answer from memory. A change to the host tables committed while a statement runs is seen by the
+-- next statement. The policies ask the cache first, coalesce(cached_is_admin(), is_admin()), which
+-- spares a PL/pgSQL call per policy: the cached_ functions answer only what the caller's own lookup
+-- found in this statement, and every API role may call them. Only the owner (the SECURITY DEFINER
+-- lookups) may call the remember_ functions: a caller who could remember an answer could make
+-- themselves an admin.
+create function pilot_private.cached_is_admin() returns boolean
+    language c stable
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_cached_is_admin';
+comment on function pilot_private.cached_is_admin() is
+    'What is_admin() remembered for this statement and caller; null when nothing is. The policies ask it before is_admin().';
+create function pilot_private.remember_is_admin(me uuid, admin boolean) returns void
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_remember_is_admin';
+comment on function pilot_private.remember_is_admin(uuid, boolean) is
+    'is_admin()''s answer for me, kept for the rest of the statement while me is the caller. Owner only.';
+create function pilot_private.cached_member_orgs(writers_only boolean) returns uuid[]
+    language c stable strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_cached_member_orgs';
+comment on function pilot_private.cached_member_orgs(boolean) is
+    'What member_orgs() remembered for this statement and caller; null when nothing is. The policies ask it before member_orgs().';
+create function pilot_private.remember_member_orgs(me uuid, orgs uuid[], writer_orgs uuid[]) returns void
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_remember_member_orgs';
+comment on function pilot_private.remember_member_orgs(uuid, uuid[], uuid[]) is
+    'member_orgs()''s answers for me (all organizations, those where me writes), kept for the rest of the statement while me is the caller. Owner only.';
+
 create or replace function pilot_private.is_admin() returns boolean
     language plpgsql stable
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    me uuid := pilot_private.uid();
+    admin boolean := pilot_private.cached_is_admin();
+    me uuid;
 begin
+    if admin is not null then
+        return admin;
+    end if;
+    me := pilot_private.uid();
     if me is null then
         return false;
     end if;
     perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('app_admins'));
-    return exists (select 1 from public.app_admins a where a.user_id = me);
+    admin := exists (select 1 from public.app_admins a where a.user_id = me);
+    perform pilot_private.remember_is_admin(me, admin);
+    return admin;
 end
 $$;
 comment on function pilot_private.is_admin() is
-    'True when the caller''s uid is in public.app_admins. Call as (select pilot_private.is_admin()) in policies.';
+    'True when the caller''s uid is in public.app_admins (read once per statement). Call as (select pilot_private.is_admin()) in policies.';
 
 create or replace function pilot_private.member_orgs(writers_only boolean default false) returns uuid[]
     language plpgsql stable
@@ -2354,23 +2384,74 @@ create or replace function pilot_private.member_orgs(writers_only boolean defaul
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    me uuid := pilot_private.uid();
-    orgs uuid[];
+    orgs uuid[] := pilot_private.cached_member_orgs(coalesce(writers_only, true));
+    me uuid;
+    writer_orgs uuid[];
 begin
+    if orgs is not null then
+        return orgs;
+    end if;
+    me := pilot_private.uid();
     if me is null then
         return '{}';
     end if;
     perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organization_members'));
-    select coalesce(pg_catalog.array_agg(m.organization_id), '{}')
-      into orgs
+    select coalesce(pg_catalog.array_agg(m.organization_id), '{}'),
+           coalesce(pg_catalog.array_agg(m.organization_id) filter (where m.role in ('owner', 'admin', 'editor')), '{}')
+      into orgs, writer_orgs
       from public.organization_members m
-     where m.user_id = me
-       and (not writers_only or m.role in ('owner', 'admin', 'editor'));
-    return orgs;
+     where m.user_id = me;
+    perform pilot_private.remember_member_orgs(me, orgs, writer_orgs);
+    return case when coalesce(writers_only, true) then writer_orgs else orgs end;
 end
 $$;
 comment on function pilot_private.member_orgs(boolean) is
-    'Organizations the caller is a member of (writers_only: owner, admin or editor). Call as (select pilot_private.member_orgs(...)) in policies.';
+    'Organizations the caller is a member of (writers_only: owner, admin or editor), read once per statement. Call as (select pilot_private.member_orgs(...)) in policies.';
+
+-- What the caller may read, as bounds the policies give the index (50_policies.sql): a member reads
+-- the rows of their organizations, an app admin every row. The read policies say
+--     org >= lower bound and org <= upper bound and (bounds exact or org = any (organizations))
+-- instead of "admin or org = any (organizations)": an OR with the admin flag is tested on every row
+-- and keeps the organization out of the index condition (a member read 100,000 rows at 0.85× of
+-- service_role's speed); the bounds are an index range. For an admin they are the least and the
+-- greatest uuid, for a member of one organization its id twice, and both are exact; for a member of
+-- several organizations they are the least and greatest of them and the array decides; for anyone
+-- else they are null, and null bounds select nothing.
+create function pilot_private.readable_org_bound(upper boolean) returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    orgs uuid[];
+    bound uuid;
+    o uuid;
+begin
+    if coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin()) then
+        return case when upper then 'ffffffff-ffff-ffff-ffff-ffffffffffff' else '00000000-0000-0000-0000-000000000000' end::uuid;
+    end if;
+    orgs := coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false));
+    foreach o in array orgs loop
+        if bound is null or (upper and o > bound) or (not upper and o < bound) then
+            bound := o;
+        end if;
+    end loop;
+    return bound;
+end
+$$;
+comment on function pilot_private.readable_org_bound(boolean) is
+    'The least (upper false) or greatest organization id the caller reads rows of: for app admins the least or greatest uuid; null when none. The read policies'' index range.';
+
+create function pilot_private.readable_bounds_exact() returns boolean
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin())
+        or pg_catalog.cardinality(coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false))) <= 1;
+end
+$$;
+comment on function pilot_private.readable_bounds_exact() is
+    'True when the caller reads every organization between readable_org_bound(false) and (true): app admins, and members of at most one organization.';
 
 create or replace function pilot_private.host_row_exists(kind text, id text) returns boolean
     language plpgsql stable
@@ -2457,7 +2538,8 @@ alter table pilot_private.scorecard_counts enable row level security;
 -- As the scorecard reads its sources: members of the organization and admins (backend roles
 -- bypass row-level security). The cycle-wide rows (org_id null) are for admins.
 create policy pilot_counts_select on pilot_private.scorecard_counts for select to authenticated
-    using (org_id = any ((select pilot_private.member_orgs(writers_only => false))::uuid[]) or (select pilot_private.is_admin()));
+    using (org_id = any ((select coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false)))::uuid[])
+           or (select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin())));
 
 create table pilot_private.scorecard_people (
     pilot_cycle_id text not null,
@@ -3079,6 +3161,90 @@ end
 $$;
 comment on function pilot_private.freshness_metric(text, uuid, timestamptz) is
     'M4 of one cycle and organization (null: all of them) at as_of as a raw metric object, from the scope and status rows, read as the caller.';
+
+-- ---------------------------------------------------------------------------------------------
+-- 9d. The policies ask the statement's lookups first, and a member's read is an index range
+-- (50_policies.sql's block, whole, after dropping every policy it creates; the audit trail's).
+
+do $drop_policies$
+declare
+    p record;
+begin
+    for p in select pol.polname, c.relname
+               from pg_catalog.pg_policy pol join pg_catalog.pg_class c on c.oid = pol.polrelid
+              where c.relnamespace = 'public'::regnamespace
+                and c.relname in (select r.table_name from pilot_private.kinds() r) loop
+        execute pg_catalog.format('drop policy %I on public.%I', p.polname, p.relname);
+    end loop;
+end
+$drop_policies$;
+
+do $policies$
+declare
+    admin constant text := '(select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin()))';
+    reader text;
+    writer text;
+    t text;
+    shape text;
+    k record;
+begin
+    -- table, organization column and shape from the registry of the kinds (35_kinds.sql)
+    for k in select distinct r.table_name, r.org_column, r.policy_shape from pilot_private.kinds() r order by r.table_name loop
+        t := k.table_name;
+        shape := k.policy_shape;
+        if k.org_column is not null then
+            -- admin or member, as an index range (20_identity.sql, readable_org_bound)
+            reader := pg_catalog.format(
+                '%1$I >= (select pilot_private.readable_org_bound(false)) and %1$I <= (select pilot_private.readable_org_bound(true)) '
+                'and ((select pilot_private.readable_bounds_exact()) '
+                'or %1$I = any ((select coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false)))::uuid[]))',
+                k.org_column);
+            writer := pg_catalog.format(
+                '%I = any ((select coalesce(pilot_private.cached_member_orgs(true), pilot_private.member_orgs(writers_only => true)))::uuid[])',
+                k.org_column);
+        end if;
+
+        execute pg_catalog.format('alter table public.%I enable row level security', t);
+
+        if shape = 'registry' then
+            -- SPEC §14: any signed-in member of an organization reads cycles and cohorts
+            execute pg_catalog.format(
+                'create policy pilot_members_read on public.%I for select to authenticated '
+                'using (%s or pg_catalog.cardinality((select coalesce(pilot_private.cached_member_orgs(false), '
+                'pilot_private.member_orgs(writers_only => false)))) > 0)', t, admin);
+            execute pg_catalog.format('create policy pilot_admins_insert on public.%I for insert to authenticated with check (%s)', t, admin);
+        elsif shape = 'decisions' then
+            execute pg_catalog.format('create policy pilot_admins_read on public.%I for select to authenticated using (%s)', t, admin);
+            execute pg_catalog.format(
+                'create policy pilot_admins_insert on public.%I for insert to authenticated '
+                'with check (%s and (created_by is null or created_by = (select pilot_private.uid())))', t, admin);
+        else
+            execute pg_catalog.format('create policy pilot_members_read on public.%I for select to authenticated using (%s)',
+                                      t, reader);
+        end if;
+        -- Snapshots are read only: pilot_recompute_metrics' privileged part writes them (SPEC §10.4).
+        continue when shape = 'snapshots';
+
+        if shape = 'events' then
+            -- the writer test first: a writer's statement never needs the admin lookup
+            execute pg_catalog.format('create policy pilot_writers_insert on public.%I for insert to authenticated with check (%s or %s)',
+                                      t, writer, admin);
+            execute pg_catalog.format(
+                'create policy pilot_writers_update on public.%I for update to authenticated using (%s or %s) with check (%s or %s)',
+                t, writer, admin, writer, admin);
+        else
+            execute pg_catalog.format(
+                'create policy pilot_admins_update on public.%I for update to authenticated using (%s) with check (%s)', t, admin, admin);
+        end if;
+
+        execute pg_catalog.format('create policy pilot_admins_delete on public.%I for delete to authenticated using (%s)', t, admin);
+    end loop;
+end
+$policies$;
+
+drop policy pilot_admins_read on public.pilot_audit_events;
+create policy pilot_admins_read on public.pilot_audit_events for select to authenticated
+    using ((select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin())));
 
 -- ---------------------------------------------------------------------------------------------
 -- 10. Privileges, last (SPEC §2).

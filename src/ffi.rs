@@ -17,7 +17,7 @@ use pgrx::prelude::*;
 use pilot_guardrails_core::issues::Issue;
 use pilot_guardrails_core::jsonb::{encode_array_of_string_objects, JsonbReader};
 use pilot_guardrails_core::{
-    claims, drop_guard, host, math, page, pseudonym, suppression, validate,
+    claims, drop_guard, headers, host, math, page, pseudonym, suppression, validate,
 };
 
 /// One version-1 C function: its `pg_finfo_<name>` record (PostgreSQL's `PG_FUNCTION_INFO_V1`)
@@ -176,26 +176,225 @@ c_function!(
     }
 );
 
+/// The uuid of the `sub` claim of `request.jwt.claims`, or None (core/src/claims.rs).
+fn claims_subject() -> Option<[u8; 16]> {
+    // SAFETY: a NUL-terminated name; with missing_ok the result is null or a NUL-terminated
+    // string owned by the GUC machinery, valid until the setting changes — it is copied below
+    // before anything else runs.
+    let raw = unsafe { pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false) };
+    if raw.is_null() {
+        return None;
+    }
+    // SAFETY: see above; a non-null value is a valid C string.
+    claims::subject(&unsafe { std::ffi::CStr::from_ptr(raw) }.to_string_lossy())
+}
+
 c_function!(
     /// `pilot_private.uid() returns uuid` (no arguments, STABLE): the caller's user id, the uuid of
     /// the `sub` claim of `request.jwt.claims`; null when not signed in (core/src/claims.rs). Reads
     /// the setting itself: no SQL, no exception block, so no subtransaction on every call.
     pg_finfo_pilot_uid,
     fn pilot_uid(fcinfo) {
-        // SAFETY: a NUL-terminated name; with missing_ok the result is null or a NUL-terminated
-        // string owned by the GUC machinery, valid until the setting changes — it is copied below
-        // before anything else runs.
-        let raw = unsafe { pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false) };
-        let subject = if raw.is_null() {
-            None
-        } else {
-            // SAFETY: see above; a non-null value is a valid C string.
-            claims::subject(&unsafe { std::ffi::CStr::from_ptr(raw) }.to_string_lossy())
-        };
-        match subject {
+        match claims_subject() {
             Some(bytes) => pgrx::Uuid::from_bytes(bytes).into_datum().expect("a uuid datum"),
             // SAFETY: `fcinfo` is the valid call frame of this call.
             None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+        }
+    }
+);
+
+// ---------------------------------------------------------------------------------------------
+// The caller's admin flag and organizations, looked up once per statement (sql/20_identity.sql:
+// is_admin() and member_orgs() read the host tables on a miss and remember what they read here).
+// A recorder call asks them up to nine times — its own check, the idempotency claim's re-check, the
+// policies of its INSERT and of the RETURNING — and each answer is the same within one statement.
+
+/// "This statement of this caller": the backend's local transaction id (new for every
+/// transaction, also inside a procedure that commits), the statement's start time (set for every
+/// statement a client sends) and the uid of the claims, which a session may change at any time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct CallerKey {
+    lxid: u32,
+    statement_start: i64,
+    uid: [u8; 16],
+}
+
+/// What is remembered for one key: the admin flag, and the organizations (all, and those where the
+/// caller writes) as the bytes of the `uuid[]` datums member_orgs() computed.
+struct CallerEntry {
+    key: CallerKey,
+    admin: Option<bool>,
+    orgs: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+thread_local! {
+    // A backend is one thread; the entry of the last statement only.
+    static CALLER: std::cell::RefCell<Option<CallerEntry>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The key of the running statement, or None when not signed in (nothing is remembered then).
+fn caller_key() -> Option<CallerKey> {
+    let uid = claims_subject()?;
+    // SAFETY: MyProc is this backend's PGPROC, set up before any SQL runs; checked for null anyway.
+    let lxid = unsafe {
+        let proc_ = pg_sys::MyProc;
+        if proc_.is_null() {
+            return None;
+        }
+        #[cfg(any(feature = "pg15", feature = "pg16"))]
+        let lxid = (*proc_).lxid;
+        #[cfg(any(feature = "pg17", feature = "pg18"))]
+        let lxid = (*proc_).vxid.lxid;
+        lxid
+    };
+    // SAFETY: reads a backend-local timestamp.
+    let statement_start = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    Some(CallerKey {
+        lxid,
+        statement_start,
+        uid,
+    })
+}
+
+/// The entry for the running statement and caller (a stale one is dropped first).
+fn with_entry<R>(f: impl FnOnce(&mut CallerEntry) -> R) -> Option<R> {
+    let key = caller_key()?;
+    CALLER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|e| e.key != key) {
+            *slot = Some(CallerEntry {
+                key,
+                admin: None,
+                orgs: None,
+            });
+        }
+        slot.as_mut().map(f)
+    })
+}
+
+/// Does `me` (an argument) name the caller of the running statement?
+///
+/// # Safety
+/// `fcinfo` is a valid call frame whose argument 0 is a non-null `uuid`.
+unsafe fn is_current_caller(fcinfo: pg_sys::FunctionCallInfo) -> bool {
+    // SAFETY: the caller guarantees argument 0 is a non-null uuid.
+    let me: Option<pgrx::Uuid> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
+    me.is_some_and(|u| Some(*u.as_bytes()) == claims_subject())
+}
+
+/// The bytes of the non-null varlena argument `n` (header included).
+///
+/// # Safety
+/// `fcinfo` is a valid call frame whose argument `n` is a non-null varlena.
+unsafe fn varlena_arg_bytes(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> Vec<u8> {
+    // SAFETY: the caller guarantees a valid frame with a non-null varlena argument `n`;
+    // pg_detoast_datum returns it, or a palloc'd detoasted copy.
+    unsafe {
+        let datum = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n);
+        let varlena = pg_sys::pg_detoast_datum(datum.cast_mut_ptr());
+        std::slice::from_raw_parts(varlena as *const u8, pgrx::varsize_any(varlena)).to_vec()
+    }
+}
+
+/// A copy of remembered varlena bytes as a datum in the current memory context.
+fn varlena_datum(bytes: &[u8]) -> pg_sys::Datum {
+    // SAFETY: palloc returns `bytes.len()` writable bytes (or raises an error), filled completely
+    // with a varlena that was valid when it was remembered.
+    unsafe {
+        let ptr = pg_sys::palloc(bytes.len()) as *mut u8;
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
+        pg_sys::Datum::from(ptr)
+    }
+}
+
+c_function!(
+    /// `pilot_private.cached_is_admin() returns boolean` (no arguments, STABLE): what
+    /// is_admin() remembered for this statement and caller; null when nothing is.
+    pg_finfo_pilot_cached_is_admin,
+    fn pilot_cached_is_admin(fcinfo) {
+        match with_entry(|e| e.admin).flatten() {
+            Some(admin) => admin.into_datum().expect("a boolean datum"),
+            // SAFETY: `fcinfo` is the valid call frame of this call.
+            None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+        }
+    }
+);
+
+c_function!(
+    /// `pilot_private.remember_is_admin(me uuid, admin boolean) returns void` (STRICT, VOLATILE,
+    /// owner only): is_admin()'s answer for `me`, kept for the rest of the statement — only when
+    /// `me` is still the caller.
+    pg_finfo_pilot_remember_is_admin,
+    fn pilot_remember_is_admin(fcinfo) {
+        // SAFETY: STRICT: argument 0 is a non-null uuid, argument 1 a non-null boolean.
+        if unsafe { is_current_caller(fcinfo) } {
+            let admin: Option<bool> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 1) };
+            with_entry(|e| e.admin = admin);
+        }
+        pg_sys::Datum::from(0)
+    }
+);
+
+c_function!(
+    /// `pilot_private.cached_member_orgs(writers_only boolean) returns uuid[]` (STRICT, STABLE):
+    /// what member_orgs() remembered for this statement and caller; null when
+    /// nothing is.
+    pg_finfo_pilot_cached_member_orgs,
+    fn pilot_cached_member_orgs(fcinfo) {
+        // SAFETY: STRICT: argument 0 is a non-null boolean.
+        let writers_only: bool = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) }.unwrap_or(false);
+        let orgs = with_entry(|e| {
+            e.orgs
+                .as_ref()
+                .map(|(all, writers)| varlena_datum(if writers_only { writers } else { all }))
+        })
+        .flatten();
+        match orgs {
+            Some(datum) => datum,
+            // SAFETY: `fcinfo` is the valid call frame of this call.
+            None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+        }
+    }
+);
+
+c_function!(
+    /// `pilot_private.remember_member_orgs(me uuid, orgs uuid[], writer_orgs uuid[]) returns void`
+    /// (STRICT, VOLATILE, owner only): member_orgs()'s answers for `me`, kept for the rest of the
+    /// statement — only when `me` is still the caller.
+    pg_finfo_pilot_remember_member_orgs,
+    fn pilot_remember_member_orgs(fcinfo) {
+        // SAFETY: STRICT: argument 0 is a non-null uuid, arguments 1 and 2 non-null uuid[].
+        if unsafe { is_current_caller(fcinfo) } {
+            let orgs = unsafe { (varlena_arg_bytes(fcinfo, 1), varlena_arg_bytes(fcinfo, 2)) };
+            with_entry(|e| e.orgs = Some(orgs));
+        }
+        pg_sys::Datum::from(0)
+    }
+);
+
+c_function!(
+    /// `pilot_private.request_idempotency_key() returns text` (no arguments, STABLE): the
+    /// Idempotency-Key header of `request.headers`, quotes stripped; null when absent; 22023 naming
+    /// the header (or the setting) when malformed (core/src/headers.rs).
+    pg_finfo_pilot_request_idempotency_key,
+    fn pilot_request_idempotency_key(fcinfo) {
+        // SAFETY: a NUL-terminated name; with missing_ok the result is null or a C string owned by
+        // the GUC machinery, copied at once.
+        let raw = unsafe { pg_sys::GetConfigOption(c"request.headers".as_ptr(), true, false) };
+        let headers = if raw.is_null() {
+            String::new()
+        } else {
+            // SAFETY: a non-null value is a valid C string (above).
+            unsafe { std::ffi::CStr::from_ptr(raw) }.to_string_lossy().into_owned()
+        };
+        match headers::idempotency_key(&headers) {
+            Ok(Some(key)) => key.into_datum().expect("a text datum"),
+            // SAFETY: `fcinfo` is the valid call frame of this call.
+            Ok(None) => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+            Err(e) => {
+                ereport!(PgLogLevel::ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message());
+                unreachable!()
+            }
         }
     }
 );

@@ -14,6 +14,7 @@
 pub mod claims;
 pub mod drop_guard;
 pub mod events;
+pub mod headers;
 pub mod host;
 pub mod issues;
 pub mod jsonb;

@@ -48,12 +48,12 @@ select is((select array_agg(p.oid::regprocedure::text order by 1)
           null, 'no SECURITY DEFINER function in the exposed schema public');
 select is((select array_agg(format('%s.%s', tablename, policyname) order by 1) from pg_policies
             where tablename like any (array['pilot%', 'service_operational%'])
-              and (coalesce(qual, '') || coalesce(with_check, '')) ~ '(auth\.|public\.|(^|[^.])is_admin\(|organization_members|app_admins)'),
+              and (coalesce(qual, '') || coalesce(with_check, '')) ~ '(auth\.|public\.|(^|[^._a-z])is_admin\(|organization_members|app_admins)'),
           null, 'policies never name a host table, auth.* or the host''s is_admin()');
 select is((select array_agg(format('%s.%s', tablename, policyname) order by 1) from pg_policies
             where tablename like any (array['pilot%', 'service_operational%'])
-              and ((coalesce(qual, '') || coalesce(with_check, '')) ~ 'pilot_private\.(is_admin|member_orgs|uid)\('
-                   and (coalesce(qual, '') || coalesce(with_check, '')) !~ '\( SELECT pilot_private\.'
+              and ((coalesce(qual, '') || coalesce(with_check, '')) ~ 'pilot_private\.(is_admin|member_orgs|uid|readable_\w+)\('
+                   and (coalesce(qual, '') || coalesce(with_check, '')) !~ '\( SELECT (COALESCE\()?pilot_private\.'
                    or roles <> '{authenticated}')),
           null, 'policies are TO authenticated and call helpers as (select ...)');
 select is((select array_agg(r order by r) from unnest(array['anon', 'authenticated', 'service_role']) r
