@@ -176,51 +176,6 @@ $$;
 comment on function pilot_private.member_orgs(boolean) is
     'Organizations the caller is a member of (writers_only: owner, admin or editor), read once per statement. Call as (select pilot_private.member_orgs(...)) in policies.';
 
--- What the caller may read, as bounds the policies give the index (50_policies.sql): a member reads
--- the rows of their organizations, an app admin every row. The read policies say
---     org >= lower bound and org <= upper bound and (bounds exact or org = any (organizations))
--- instead of "admin or org = any (organizations)": an OR with the admin flag is tested on every row
--- and keeps the organization out of the index condition (a member read 100,000 rows at 0.85× of
--- service_role's speed); the bounds are an index range. For an admin they are the least and the
--- greatest uuid, for a member of one organization its id twice, and both are exact; for a member of
--- several organizations they are the least and greatest of them and the array decides; for anyone
--- else they are null, and null bounds select nothing.
-create function pilot_private.readable_org_bound(upper boolean) returns uuid
-    language plpgsql stable
-    set search_path = pg_catalog, pg_temp
-as $$
-declare
-    orgs uuid[];
-    bound uuid;
-    o uuid;
-begin
-    if coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin()) then
-        return case when upper then 'ffffffff-ffff-ffff-ffff-ffffffffffff' else '00000000-0000-0000-0000-000000000000' end::uuid;
-    end if;
-    orgs := coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false));
-    foreach o in array orgs loop
-        if bound is null or (upper and o > bound) or (not upper and o < bound) then
-            bound := o;
-        end if;
-    end loop;
-    return bound;
-end
-$$;
-comment on function pilot_private.readable_org_bound(boolean) is
-    'The least (upper false) or greatest organization id the caller reads rows of: for app admins the least or greatest uuid; null when none. The read policies'' index range.';
-
-create function pilot_private.readable_bounds_exact() returns boolean
-    language plpgsql stable
-    set search_path = pg_catalog, pg_temp
-as $$
-begin
-    return coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin())
-        or pg_catalog.cardinality(coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false))) <= 1;
-end
-$$;
-comment on function pilot_private.readable_bounds_exact() is
-    'True when the caller reads every organization between readable_org_bound(false) and (true): app admins, and members of at most one organization.';
-
 -- Does a host row exist? Sees every row, whatever the host's own policies hide from the caller.
 create function pilot_private.host_row_exists(kind text, id text) returns boolean
     language plpgsql stable

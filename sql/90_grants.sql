@@ -55,8 +55,6 @@ declare
         'pilot_private.member_orgs(boolean)',
         'pilot_private.cached_is_admin()',
         'pilot_private.cached_member_orgs(boolean)',
-        'pilot_private.readable_org_bound(boolean)',
-        'pilot_private.readable_bounds_exact()',
         'pilot_private.host_row_exists(text,text)',
         'pilot_private.is_code(text,integer)',
         'pilot_private.are_codes(text[],integer)',

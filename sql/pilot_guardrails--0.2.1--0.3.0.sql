@@ -1800,8 +1800,6 @@ declare
         'pilot_private.member_orgs(boolean)',
         'pilot_private.cached_is_admin()',
         'pilot_private.cached_member_orgs(boolean)',
-        'pilot_private.readable_org_bound(boolean)',
-        'pilot_private.readable_bounds_exact()',
         'pilot_private.host_row_exists(text,text)',
         'pilot_private.is_code(text,integer)',
         'pilot_private.are_codes(text[],integer)',
@@ -2407,51 +2405,6 @@ end
 $$;
 comment on function pilot_private.member_orgs(boolean) is
     'Organizations the caller is a member of (writers_only: owner, admin or editor), read once per statement. Call as (select pilot_private.member_orgs(...)) in policies.';
-
--- What the caller may read, as bounds the policies give the index (50_policies.sql): a member reads
--- the rows of their organizations, an app admin every row. The read policies say
---     org >= lower bound and org <= upper bound and (bounds exact or org = any (organizations))
--- instead of "admin or org = any (organizations)": an OR with the admin flag is tested on every row
--- and keeps the organization out of the index condition (a member read 100,000 rows at 0.85× of
--- service_role's speed); the bounds are an index range. For an admin they are the least and the
--- greatest uuid, for a member of one organization its id twice, and both are exact; for a member of
--- several organizations they are the least and greatest of them and the array decides; for anyone
--- else they are null, and null bounds select nothing.
-create function pilot_private.readable_org_bound(upper boolean) returns uuid
-    language plpgsql stable
-    set search_path = pg_catalog, pg_temp
-as $$
-declare
-    orgs uuid[];
-    bound uuid;
-    o uuid;
-begin
-    if coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin()) then
-        return case when upper then 'ffffffff-ffff-ffff-ffff-ffffffffffff' else '00000000-0000-0000-0000-000000000000' end::uuid;
-    end if;
-    orgs := coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false));
-    foreach o in array orgs loop
-        if bound is null or (upper and o > bound) or (not upper and o < bound) then
-            bound := o;
-        end if;
-    end loop;
-    return bound;
-end
-$$;
-comment on function pilot_private.readable_org_bound(boolean) is
-    'The least (upper false) or greatest organization id the caller reads rows of: for app admins the least or greatest uuid; null when none. The read policies'' index range.';
-
-create function pilot_private.readable_bounds_exact() returns boolean
-    language plpgsql stable
-    set search_path = pg_catalog, pg_temp
-as $$
-begin
-    return coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin())
-        or pg_catalog.cardinality(coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false))) <= 1;
-end
-$$;
-comment on function pilot_private.readable_bounds_exact() is
-    'True when the caller reads every organization between readable_org_bound(false) and (true): app admins, and members of at most one organization.';
 
 create or replace function pilot_private.host_row_exists(kind text, id text) returns boolean
     language plpgsql stable
@@ -3182,7 +3135,7 @@ $drop_policies$;
 do $policies$
 declare
     admin constant text := '(select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin()))';
-    reader text;
+    member text;
     writer text;
     t text;
     shape text;
@@ -3193,11 +3146,8 @@ begin
         t := k.table_name;
         shape := k.policy_shape;
         if k.org_column is not null then
-            -- admin or member, as an index range (20_identity.sql, readable_org_bound)
-            reader := pg_catalog.format(
-                '%1$I >= (select pilot_private.readable_org_bound(false)) and %1$I <= (select pilot_private.readable_org_bound(true)) '
-                'and ((select pilot_private.readable_bounds_exact()) '
-                'or %1$I = any ((select coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false)))::uuid[]))',
+            member := pg_catalog.format(
+                '%I = any ((select coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false)))::uuid[])',
                 k.org_column);
             writer := pg_catalog.format(
                 '%I = any ((select coalesce(pilot_private.cached_member_orgs(true), pilot_private.member_orgs(writers_only => true)))::uuid[])',
@@ -3210,8 +3160,8 @@ begin
             -- SPEC §14: any signed-in member of an organization reads cycles and cohorts
             execute pg_catalog.format(
                 'create policy pilot_members_read on public.%I for select to authenticated '
-                'using (%s or pg_catalog.cardinality((select coalesce(pilot_private.cached_member_orgs(false), '
-                'pilot_private.member_orgs(writers_only => false)))) > 0)', t, admin);
+                'using (pg_catalog.cardinality((select coalesce(pilot_private.cached_member_orgs(false), '
+                'pilot_private.member_orgs(writers_only => false)))) > 0 or %s)', t, admin);
             execute pg_catalog.format('create policy pilot_admins_insert on public.%I for insert to authenticated with check (%s)', t, admin);
         elsif shape = 'decisions' then
             execute pg_catalog.format('create policy pilot_admins_read on public.%I for select to authenticated using (%s)', t, admin);
@@ -3219,14 +3169,13 @@ begin
                 'create policy pilot_admins_insert on public.%I for insert to authenticated '
                 'with check (%s and (created_by is null or created_by = (select pilot_private.uid())))', t, admin);
         else
-            execute pg_catalog.format('create policy pilot_members_read on public.%I for select to authenticated using (%s)',
-                                      t, reader);
+            execute pg_catalog.format('create policy pilot_members_read on public.%I for select to authenticated using (%s or %s)',
+                                      t, member, admin);
         end if;
         -- Snapshots are read only: pilot_recompute_metrics' privileged part writes them (SPEC §10.4).
         continue when shape = 'snapshots';
 
         if shape = 'events' then
-            -- the writer test first: a writer's statement never needs the admin lookup
             execute pg_catalog.format('create policy pilot_writers_insert on public.%I for insert to authenticated with check (%s or %s)',
                                       t, writer, admin);
             execute pg_catalog.format(

@@ -52,7 +52,7 @@ select is((select array_agg(format('%s.%s', tablename, policyname) order by 1) f
           null, 'policies never name a host table, auth.* or the host''s is_admin()');
 select is((select array_agg(format('%s.%s', tablename, policyname) order by 1) from pg_policies
             where tablename like any (array['pilot%', 'service_operational%'])
-              and ((coalesce(qual, '') || coalesce(with_check, '')) ~ 'pilot_private\.(is_admin|member_orgs|uid|readable_\w+)\('
+              and ((coalesce(qual, '') || coalesce(with_check, '')) ~ 'pilot_private\.(is_admin|member_orgs|uid)\('
                    and (coalesce(qual, '') || coalesce(with_check, '')) !~ '\( SELECT (COALESCE\()?pilot_private\.'
                    or roles <> '{authenticated}')),
           null, 'policies are TO authenticated and call helpers as (select ...)');
