@@ -28,16 +28,17 @@ create function pilot_private.count_recorder_call() returns void
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    me uuid := pilot_private.uid();
-    lim int;
+    me uuid;
+    lim int := pilot_private.setting('recorder_calls_per_minute')::int;
     m constant timestamptz := pg_catalog.date_trunc('minute', pg_catalog.now());
     n bigint;
 begin
-    if me is null or pilot_private.acting_is_backend() then
+    -- the limit first: when it is off, nothing else is looked up
+    if lim = 0 then
         return;
     end if;
-    lim := pilot_private.setting('recorder_calls_per_minute')::int;
-    if lim = 0 then
+    me := pilot_private.uid();
+    if me is null or pilot_private.acting_is_backend() then
         return;
     end if;
     -- One statement: count this call in this backend's row, and add the other backends' calls of

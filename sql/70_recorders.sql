@@ -341,82 +341,84 @@ comment on function pilot_private.record_event(text, jsonb, uuid) is
 -- ---------------------------------------------------------------------------------------------
 -- The public recorders: each keeps its name, its single unnamed jsonb parameter (PostgREST passes
 -- the whole body) and its COMMENT, which PostgREST's OpenAPI shows. Each pins READ COMMITTED
--- (PostgREST hoists the setting into the request's BEGIN): idempotent replays need it. Every enum a COMMENT lists is
--- compared with Rust's KINDS by an in-database test.
+-- (PostgREST hoists the setting into the request's BEGIN): idempotent replays need it. PL/pgSQL,
+-- not SQL: a SQL function with a SET clause is never inlined and plans its body again in every
+-- statement that calls it (measured: 38 µs of a call's own time, 10 µs in PL/pgSQL, which keeps its
+-- plan for the session). Every enum a COMMENT lists is compared with Rust's KINDS by an in-database test.
 
 create function public.pilot_record_contact_attempt(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('contact_attempt', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('contact_attempt', $1); end $f$;
 comment on function public.pilot_record_contact_attempt(jsonb) is
 $$Record how an attempt to reach a service turned out (POST events/contact-attempt).
 The request body is the event: {"pilot_cycle_id", "service_id", "recorded_by_org_id", "entity_key_hash" (SHA-256 hex), "attempt_channel" (phone | website | email | in_person | referral), "attempt_outcome" (connected | disconnected_number | no_response | intake_unavailable | invalid_routing | other_failure), "attempted_at" (RFC 3339), optional "resolved_at", "outcome_notes_code" (busy_signal | voicemail_only | eligibility_mismatch | hours_mismatch | capacity_full | unknown_failure)}. Codes only; keys such as notes or query are refused anywhere. Returns the stored row. Errors: 400 invalid payload (details list every issue), 401 not signed in, 403 not a writer of recorded_by_org_id, 409 unknown service or organization, 501 storage missing. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_referral(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('referral', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('referral', $1); end $f$;
 comment on function public.pilot_record_referral(jsonb) is
 $$Record a referral to a service (POST events/referral).
 The request body is the referral: {"pilot_cycle_id", "source_org_id", "target_service_id", "created_at", "updated_at", optional "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout; initiated by default, the last four are terminal and need "terminal_at"), "terminal_at", "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure; not while initiated)}. Returns the stored row with its id. Errors: 400, 401, 403 (not a writer of source_org_id), 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_update_referral(referral_id uuid, payload jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('referral_update', payload, referral_id);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('referral_update', payload, referral_id); end $f$;
 comment on function public.pilot_update_referral(uuid, jsonb) is
 $$Move a referral to its next state (PATCH events/referral/{id}).
 payload: {"source_org_id" (the referral's organization), "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout), "updated_at" (not before the stored one), optional "terminal_at" (required for a terminal state), "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure)}. Absent optional fields keep their stored value. A terminal referral never changes again. Errors: 400 invalid or inconsistent, 401, 403 (not a writer of source_org_id), 404 referral not found or not visible (also when source_org_id is not the referral's), 409 already terminal, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_integration_feasibility(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('integration_feasibility', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('integration_feasibility', $1); end $f$;
 comment on function public.pilot_record_integration_feasibility(jsonb) is
 $$Record an integration feasibility decision (POST integration-feasibility). App admins only.
 The request body: {"decision" (go | conditional | blocked), "decision_date" (YYYY-MM-DD), "redline_checklist_version" (code, at most 50), "owners" (codes, at least one), optional "violations", "compensating_controls" (codes), "pilot_cycle_id"}. go means no violations; conditional needs a compensating control. created_by is the caller. Errors: 400, 401, 403 (not an admin), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_connection(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('connection', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('connection', $1); end $f$;
 comment on function public.pilot_record_connection(jsonb) is
 $$Record that a person reached a service (source of M2, seconds to connection).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "connected_at", and exactly one of "contact_attempt_event_id" / "referral_event_id" — an event of the same cycle and organization}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_service_scope(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('service_scope', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('service_scope', $1); end $f$;
 comment on function public.pilot_record_service_scope(jsonb) is
 $$Put a service in an organization's pilot scope with its freshness SLA tier (source of M4).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "sla_tier" (crisis 24 h | high_demand 48 h | standard 168 h)}. Recording the same (cycle, org, service) again updates its tier. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_service_status(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('service_status', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('service_status', $1); end $f$;
 comment on function public.pilot_record_service_status(jsonb) is
 $$Record a check of a service's operational status (M4 counts the latest check per scoped service).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "checked_at", "status_code" (available | temporarily_unavailable | closed | unknown)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_data_decay_audit(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('data_decay_audit', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('data_decay_audit', $1); end $f$;
 comment on function public.pilot_record_data_decay_audit(jsonb) is
 $$Record an audit of a listing's accuracy (source of M6, fatal error rate).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "audited_at", "is_fatal", "verification_mode" (web_only | web_plus_call | provider_confirmation), "fatal_error_category" (wrong_or_disconnected_phone | invalid_or_defunct_intake_path | materially_incorrect_eligibility | service_closed_or_unavailable_but_listed_available; exactly when is_fatal)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_record_preference_fit(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('preference_fit', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('preference_fit', $1); end $f$;
 comment on function public.pilot_record_preference_fit(jsonb) is
 $$Record whether a person of a cohort preferred reaching services through the platform (source of M7).
 The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_register_cycle(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('cycle', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('cycle', $1); end $f$;
 comment on function public.pilot_register_cycle(jsonb) is
 $$Register a pilot cycle (SPEC §14): every pilot_cycle_id of the pilot tables must name a registered cycle. App admins only.
 The request body: {"id" (code), "starts_on", "ends_on" (YYYY-MM-DD, not before starts_on)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create function public.pilot_register_cohort(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('cohort', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('cohort', $1); end $f$;
 comment on function public.pilot_register_cohort(jsonb) is
 $$Register a cohort of a pilot cycle (SPEC §14): a preference-fit event must name a registered cohort of its cycle. App admins only.
 The request body: {"pilot_cycle_id" (a registered cycle), "label" (code)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (unknown cycle, or already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;

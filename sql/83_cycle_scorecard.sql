@@ -14,7 +14,9 @@
 -- The organizations of a cycle, in org_id order: every organization column of the registry. A
 -- skip scan per table over its (pilot_cycle_id, organization, …) index — one index probe per
 -- organization, however many rows each has. Generated from the registry of the kinds (35_kinds.sql)
--- as a static query, so that PL/pgSQL keeps its plan.
+-- as a static query, so that PL/pgSQL keeps its plan — a generic one: PostgreSQL's plan cache would
+-- otherwise keep planning this union of recursive queries for each cycle (measured: 2.5 ms a call,
+-- of which 0.9 ms running it).
 do $generate$
 declare
     q text;
@@ -31,6 +33,7 @@ begin
 create or replace function pilot_private.cycle_organizations(v_cycle text) returns uuid[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $body$
 begin
     return (select coalesce(pg_catalog.array_agg(x.o order by x.o), '{}') from (
@@ -42,9 +45,13 @@ $generate$;
 comment on function pilot_private.cycle_organizations(text) is
     'Every organization with at least one row of the cycle in any pilot table, in org_id order, read as the caller (a skip scan over each table''s cycle and organization index).';
 
+-- Its statements' plans are generic: each depends on the cycle only through parameters, and the
+-- plan cache would otherwise re-plan the per-metric statements on every call (measured: 3.0 ms of
+-- this function's own time a call, 1.5 ms with generic plans).
 create function public.pilot_cycle_scorecard(pilot_cycle_id text, as_of timestamptz default now()) returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     raw constant boolean := pilot_private.is_backend();

@@ -395,78 +395,78 @@ comment on function pilot_private.record_event(text, jsonb, uuid) is
     'The shared path of every recorder (SPEC §7): signed in, payload valid, writer of its organization, the referral update''s checks, host rows exist, then the write; returns the stored row. PT501 when storage is missing.';
 
 create or replace function public.pilot_record_contact_attempt(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('contact_attempt', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('contact_attempt', $1); end $f$;
 comment on function public.pilot_record_contact_attempt(jsonb) is
 $$Record how an attempt to reach a service turned out (POST events/contact-attempt).
 The request body is the event: {"pilot_cycle_id", "service_id", "recorded_by_org_id", "entity_key_hash" (SHA-256 hex), "attempt_channel" (phone | website | email | in_person | referral), "attempt_outcome" (connected | disconnected_number | no_response | intake_unavailable | invalid_routing | other_failure), "attempted_at" (RFC 3339), optional "resolved_at", "outcome_notes_code" (busy_signal | voicemail_only | eligibility_mismatch | hours_mismatch | capacity_full | unknown_failure)}. Codes only; keys such as notes or query are refused anywhere. Returns the stored row. Errors: 400 invalid payload (details list every issue), 401 not signed in, 403 not a writer of recorded_by_org_id, 409 unknown service or organization, 501 storage missing. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_referral(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('referral', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('referral', $1); end $f$;
 comment on function public.pilot_record_referral(jsonb) is
 $$Record a referral to a service (POST events/referral).
 The request body is the referral: {"pilot_cycle_id", "source_org_id", "target_service_id", "created_at", "updated_at", optional "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout; initiated by default, the last four are terminal and need "terminal_at"), "terminal_at", "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure; not while initiated)}. Returns the stored row with its id. Errors: 400, 401, 403 (not a writer of source_org_id), 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_update_referral(referral_id uuid, payload jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('referral_update', payload, referral_id);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('referral_update', payload, referral_id); end $f$;
 comment on function public.pilot_update_referral(uuid, jsonb) is
 $$Move a referral to its next state (PATCH events/referral/{id}).
 payload: {"source_org_id" (the referral's organization), "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout), "updated_at" (not before the stored one), optional "terminal_at" (required for a terminal state), "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure)}. Absent optional fields keep their stored value. A terminal referral never changes again. Errors: 400 invalid or inconsistent, 401, 403 (not a writer of source_org_id), 404 referral not found or not visible (also when source_org_id is not the referral's), 409 already terminal, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_integration_feasibility(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('integration_feasibility', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('integration_feasibility', $1); end $f$;
 comment on function public.pilot_record_integration_feasibility(jsonb) is
 $$Record an integration feasibility decision (POST integration-feasibility). App admins only.
 The request body: {"decision" (go | conditional | blocked), "decision_date" (YYYY-MM-DD), "redline_checklist_version" (code, at most 50), "owners" (codes, at least one), optional "violations", "compensating_controls" (codes), "pilot_cycle_id"}. go means no violations; conditional needs a compensating control. created_by is the caller. Errors: 400, 401, 403 (not an admin), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_connection(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('connection', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('connection', $1); end $f$;
 comment on function public.pilot_record_connection(jsonb) is
 $$Record that a person reached a service (source of M2, seconds to connection).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "connected_at", and exactly one of "contact_attempt_event_id" / "referral_event_id" — an event of the same cycle and organization}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_service_scope(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('service_scope', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('service_scope', $1); end $f$;
 comment on function public.pilot_record_service_scope(jsonb) is
 $$Put a service in an organization's pilot scope with its freshness SLA tier (source of M4).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "sla_tier" (crisis 24 h | high_demand 48 h | standard 168 h)}. Recording the same (cycle, org, service) again updates its tier. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_service_status(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('service_status', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('service_status', $1); end $f$;
 comment on function public.pilot_record_service_status(jsonb) is
 $$Record a check of a service's operational status (M4 counts the latest check per scoped service).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "checked_at", "status_code" (available | temporarily_unavailable | closed | unknown)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_data_decay_audit(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('data_decay_audit', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('data_decay_audit', $1); end $f$;
 comment on function public.pilot_record_data_decay_audit(jsonb) is
 $$Record an audit of a listing's accuracy (source of M6, fatal error rate).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "audited_at", "is_fatal", "verification_mode" (web_only | web_plus_call | provider_confirmation), "fatal_error_category" (wrong_or_disconnected_phone | invalid_or_defunct_intake_path | materially_incorrect_eligibility | service_closed_or_unavailable_but_listed_available; exactly when is_fatal)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_record_preference_fit(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('preference_fit', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('preference_fit', $1); end $f$;
 comment on function public.pilot_record_preference_fit(jsonb) is
 $$Record whether a person of a cohort preferred reaching services through the platform (source of M7).
 The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_register_cycle(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('cycle', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('cycle', $1); end $f$;
 comment on function public.pilot_register_cycle(jsonb) is
 $$Register a pilot cycle (SPEC §14): every pilot_cycle_id of the pilot tables must name a registered cycle. App admins only.
 The request body: {"id" (code), "starts_on", "ends_on" (YYYY-MM-DD, not before starts_on)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
 create or replace function public.pilot_register_cohort(jsonb) returns jsonb
-    language sql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    return pilot_private.record_event('cohort', $1);
+    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
+    as $f$ begin return pilot_private.record_event('cohort', $1); end $f$;
 comment on function public.pilot_register_cohort(jsonb) is
 $$Register a cohort of a pilot cycle (SPEC §14): a preference-fit event must name a registered cohort of its cycle. App admins only.
 The request body: {"pilot_cycle_id" (a registered cycle), "label" (code)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (unknown cycle, or already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
@@ -869,16 +869,17 @@ create function pilot_private.count_recorder_call() returns void
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    me uuid := pilot_private.uid();
-    lim int;
+    me uuid;
+    lim int := pilot_private.setting('recorder_calls_per_minute')::int;
     m constant timestamptz := pg_catalog.date_trunc('minute', pg_catalog.now());
     n bigint;
 begin
-    if me is null or pilot_private.acting_is_backend() then
+    -- the limit first: when it is off, nothing else is looked up
+    if lim = 0 then
         return;
     end if;
-    lim := pilot_private.setting('recorder_calls_per_minute')::int;
-    if lim = 0 then
+    me := pilot_private.uid();
+    if me is null or pilot_private.acting_is_backend() then
         return;
     end if;
     -- One statement: count this call in this backend's row, and add the other backends' calls of
@@ -1258,6 +1259,7 @@ begin
 create or replace function pilot_private.cycle_organizations(v_cycle text) returns uuid[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $body$
 begin
     return (select coalesce(pg_catalog.array_agg(x.o order by x.o), '{}') from (
@@ -1272,6 +1274,7 @@ comment on function pilot_private.cycle_organizations(text) is
 create function public.pilot_cycle_scorecard(pilot_cycle_id text, as_of timestamptz default now()) returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     raw constant boolean := pilot_private.is_backend();
@@ -3116,8 +3119,9 @@ comment on function pilot_private.freshness_metric(text, uuid, timestamptz) is
     'M4 of one cycle and organization (null: all of them) at as_of as a raw metric object, from the scope and status rows, read as the caller.';
 
 -- ---------------------------------------------------------------------------------------------
--- 9d. The policies ask the statement's lookups first, and a member's read is an index range
--- (50_policies.sql's block, whole, after dropping every policy it creates; the audit trail's).
+-- 9d. The policies ask the statement's lookups first, and test the caller's first organization
+-- as a scalar before the others (50_policies.sql's block, whole, after dropping every policy it
+-- creates; the audit trail's).
 
 do $drop_policies$
 declare
@@ -3147,10 +3151,14 @@ begin
         shape := k.policy_shape;
         if k.org_column is not null then
             member := pg_catalog.format(
-                '%I = any ((select coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false)))::uuid[])',
+                '(%1$I = (select (coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false)))[1]) '
+                'or %1$I = any ((select nullif((coalesce(pilot_private.cached_member_orgs(false), '
+                'pilot_private.member_orgs(writers_only => false)))[2:], ''{}''))::uuid[]))',
                 k.org_column);
             writer := pg_catalog.format(
-                '%I = any ((select coalesce(pilot_private.cached_member_orgs(true), pilot_private.member_orgs(writers_only => true)))::uuid[])',
+                '(%1$I = (select (coalesce(pilot_private.cached_member_orgs(true), pilot_private.member_orgs(writers_only => true)))[1]) '
+                'or %1$I = any ((select nullif((coalesce(pilot_private.cached_member_orgs(true), '
+                'pilot_private.member_orgs(writers_only => true)))[2:], ''{}''))::uuid[]))',
                 k.org_column);
         end if;
 
@@ -3194,6 +3202,14 @@ $policies$;
 drop policy pilot_admins_read on public.pilot_audit_events;
 create policy pilot_admins_read on public.pilot_audit_events for select to authenticated
     using ((select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin())));
+
+-- ---------------------------------------------------------------------------------------------
+-- 9e. The code CHECK in Rust (37_codes.sql): same rule, no SQL function planned per statement.
+
+create or replace function pilot_private.is_code(value text, max_chars int default 100) returns boolean
+    language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_is_code';
 
 -- ---------------------------------------------------------------------------------------------
 -- 10. Privileges, last (SPEC §2).

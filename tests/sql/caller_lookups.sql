@@ -1,8 +1,9 @@
 -- The caller's admin flag and organizations, looked up once per statement (sql/20_identity.sql),
--- and the read policies as an index range (sql/50_policies.sql). Attacks first: nobody but the
--- owner can plant an answer; an answer never outlives its statement or its caller (claims switched
--- inside one statement, a membership removed between two statements of one transaction); the
--- bounds of a member of two organizations never let the one between them through.
+-- and the policies' membership test as the first organization, then the others (sql/50_policies.sql).
+-- Attacks first: nobody but the owner can plant an answer; an answer never outlives its statement
+-- or its caller (claims switched inside one statement, a membership removed between two statements
+-- of one transaction); a member of several organizations reads and writes each of them through
+-- either test, and never the organization between them.
 \set ON_ERROR_STOP 1
 \set QUIET 1
 set client_min_messages = warning;
@@ -12,17 +13,25 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 
-select plan(18);
+select plan(23);
 
 \set admin '11111111-1111-4111-8111-111111111111'
 \set editor '22222222-2222-4222-8222-222222222222'
 \set outsider '55555555-5555-4555-8555-555555555555'
 \set two_orgs '66666666-6666-4666-8666-666666666666'
+\set three_orgs '77777777-7777-4777-8777-777777777777'
+\set two_writer '88888888-8888-4888-8888-888888888888'
 
 -- rows of A, B and C (B's id lies between A's and C's), written by the owner
 insert into public.organization_members (organization_id, user_id, role) values
     ('a0000000-0000-4000-8000-00000000000a', :'two_orgs', 'viewer'),
-    ('c0000000-0000-4000-8000-00000000000c', :'two_orgs', 'viewer');
+    ('c0000000-0000-4000-8000-00000000000c', :'two_orgs', 'viewer'),
+    ('a0000000-0000-4000-8000-00000000000a', :'three_orgs', 'viewer'),
+    ('b0000000-0000-4000-8000-00000000000b', :'three_orgs', 'viewer'),
+    ('c0000000-0000-4000-8000-00000000000c', :'three_orgs', 'viewer'),
+    ('a0000000-0000-4000-8000-00000000000a', :'two_writer', 'editor'),
+    ('b0000000-0000-4000-8000-00000000000b', :'two_writer', 'viewer'),
+    ('c0000000-0000-4000-8000-00000000000c', :'two_writer', 'editor');
 insert into public.pilot_contact_attempt_events
     (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash, attempt_channel, attempt_outcome, attempted_at)
 select 'cycle-1', 'svc-shelter', o::uuid, repeat(pg_catalog.to_hex(g % 16), 64), 'phone', 'connected', '2026-06-01T10:00:00Z'
@@ -95,8 +104,8 @@ select is(pilot_private.is_admin(), true, 'the next statement sees the new admin
 select lives_ok($$select pg_temp.insert_a()$$, 'who writes for every organization');
 rollback;
 
--- 11–14. The read policy's bounds: a member of A and C reads A's and C's rows, never B's, which
--- lie between them; an outsider reads nothing; an admin reads every row.
+-- 11–14. The read policy: a member of A and C reads A's and C's rows (the first organization and
+-- the others), never B's, which lie between them; an outsider reads nothing; an admin reads every row.
 select pg_temp.as_user(:'two_orgs');
 set role authenticated;
 select results_eq($$select recorded_by_org_id::text, count(*) from public.pilot_contact_attempt_events group by 1 order by 1$$,
@@ -110,6 +119,32 @@ select is((select count(*) from public.pilot_contact_attempt_events), 0::bigint,
 select pg_temp.as_user(:'admin');
 select is((select count(*) from public.pilot_contact_attempt_events), 15::bigint, 'an admin reads every row');
 reset role;
+
+-- 19–23. A member of three organizations reads all three; a writer of A and C (a viewer of B)
+-- writes for A and for C through the insert and update policies, never for B.
+select pg_temp.as_user(:'three_orgs');
+set role authenticated;
+select results_eq($$select recorded_by_org_id::text, count(*) from public.pilot_contact_attempt_events group by 1 order by 1$$,
+                  $$values ('a0000000-0000-4000-8000-00000000000a', 3::bigint), ('b0000000-0000-4000-8000-00000000000b', 5::bigint),
+                           ('c0000000-0000-4000-8000-00000000000c', 7::bigint)$$,
+                  'a member of three organizations reads all three');
+select pg_temp.as_user(:'two_writer');
+select lives_ok($$insert into public.pilot_contact_attempt_events
+                    (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash, attempt_channel, attempt_outcome, attempted_at)
+                  values ('cycle-1', 'svc-shelter', 'a0000000-0000-4000-8000-00000000000a', repeat('e', 64), 'phone', 'connected', '2026-06-01T10:00:00Z'),
+                         ('cycle-1', 'svc-shelter', 'c0000000-0000-4000-8000-00000000000c', repeat('e', 64), 'phone', 'connected', '2026-06-01T10:00:00Z')$$,
+                'a writer of A and C inserts for both in one statement');
+select throws_ok($$insert into public.pilot_contact_attempt_events
+                    (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash, attempt_channel, attempt_outcome, attempted_at)
+                  values ('cycle-1', 'svc-shelter', 'b0000000-0000-4000-8000-00000000000b', repeat('e', 64), 'phone', 'connected', '2026-06-01T10:00:00Z')$$,
+                 '42501', null, 'never for B, where they are a viewer');
+with u as (update public.pilot_contact_attempt_events set attempt_channel = 'email'
+            where pilot_cycle_id = 'cycle-1' returning recorded_by_org_id)
+select is((select count(*) from u), 12::bigint, 'an update reaches the rows of A and C (3 + 1 and 7 + 1)');
+reset role;
+select is((select count(*) from public.pilot_contact_attempt_events
+            where recorded_by_org_id = 'b0000000-0000-4000-8000-00000000000b' and attempt_channel = 'email'), 0::bigint,
+          'and none of B''s');
 
 -- 15–16. The Idempotency-Key header is read in Rust: a setting that is not JSON is 22023 naming
 -- the setting, never its text; a malformed key names the header, never the key.

@@ -11,7 +11,21 @@ create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 \i tests/fixtures/pilot_rows.sql
 
-select plan(69);
+select plan(71);
+
+-- The code CHECK (pilot_private.is_code, in Rust) is SPEC §3's rule: the regular expression and the
+-- length, on edge cases and 3,000 random strings over letters, digits, the four marks and others.
+select setseed(0.25);
+select is((select count(*) from (
+             select v, m from (values ('svc-1', 100), ('', 100), ('_a', 100), ('a b', 100), ('caf' || chr(233), 100),
+                                      (E'a\n', 100), ('a', 0), ('a', -1), (repeat('x', 100), 100), (repeat('x', 101), 100)) e(v, m)
+             union all
+             select string_agg(substr('aZ09_.:- ' || chr(233) || E'\n', 1 + floor(random() * 13)::int, 1), ''), floor(random() * 6)::int
+               from generate_series(1, 3000) g, generate_series(1, 1 + g % 6) c group by g) x
+            where pilot_private.is_code(x.v, x.m) is distinct from
+                  (coalesce(x.v, '') ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' and char_length(coalesce(x.v, '')) <= x.m)),
+          0::bigint, 'is_code agrees with ^[A-Za-z0-9][A-Za-z0-9_.:-]*$ and the length on 3,010 strings');
+select is(pilot_private.is_code(null), null, 'is_code of null is null (a nullable code column accepts null)');
 
 -- A valid row of each table, as a template: each case below changes one thing.
 create temp table v as select

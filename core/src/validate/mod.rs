@@ -15,7 +15,7 @@ pub use kinds::{
     SLA_TIERS, STATUS_CODES, TERMINAL_STATES, VERIFICATION_MODES,
 };
 pub use path::MAX_PATH_BYTES;
-pub use scalars::{is_code, is_sha256_hex, is_uuid, parse_date, parse_timestamp};
+pub use scalars::{is_code, is_code_within, is_sha256_hex, is_uuid, parse_date, parse_timestamp};
 pub use walk::INTERRUPT_EVERY;
 
 use crate::events::Event;

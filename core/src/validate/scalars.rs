@@ -21,6 +21,13 @@ pub fn is_code(s: &[u8]) -> bool {
     }
 }
 
+/// A code of at most `max_chars` characters (SPEC §3): the CHECK of every code column. Codes are
+/// ASCII, so characters are bytes.
+#[inline]
+pub fn is_code_within(s: &[u8], max_chars: usize) -> bool {
+    s.len() <= max_chars && is_code(s)
+}
+
 /// 8-4-4-4-12 hexadecimal digits, either case.
 #[inline]
 pub fn is_uuid(s: &[u8]) -> bool {

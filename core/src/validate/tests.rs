@@ -1058,3 +1058,29 @@ fn the_walks_call_the_interrupt_check() {
     });
     assert!(stopped.is_err());
 }
+
+#[test]
+fn the_code_check_of_the_columns() {
+    // the CHECK of every code column (pilot_private.is_code): the rule and the length limit
+    for (value, max, ok) in [
+        ("svc-1", 100, true),
+        ("a", 1, true),
+        ("A0_.:-", 6, true),
+        ("A0_.:-", 5, false),
+        ("", 100, false),
+        ("_leading", 100, false),
+        ("-leading", 100, false),
+        ("a b", 100, false),
+        ("caf\u{e9}", 100, false),
+        ("line\n", 100, false),
+        ("x", 0, false),
+    ] {
+        assert_eq!(
+            super::is_code_within(value.as_bytes(), max),
+            ok,
+            "{value:?} within {max}"
+        );
+    }
+    assert!(super::is_code_within("x".repeat(100).as_bytes(), 100));
+    assert!(!super::is_code_within("x".repeat(101).as_bytes(), 100));
+}
