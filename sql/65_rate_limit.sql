@@ -29,7 +29,9 @@ create function pilot_private.count_recorder_call() returns void
 as $$
 declare
     me uuid;
-    lim int := pilot_private.setting('recorder_calls_per_minute')::int;
+    -- setting()'s answer, read here (this function is the owner's too): one call fewer per recorder call
+    lim int := coalesce((select s.value from pilot_private.settings s where s.setting = 'recorder_calls_per_minute'),
+                        (select d.default_value from pilot_private.setting_definitions('recorder_calls_per_minute') d))::int;
     m constant timestamptz := pg_catalog.date_trunc('minute', pg_catalog.now());
     n bigint;
 begin

@@ -52,11 +52,11 @@ returns table (outcome text, row_id text)
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    fn text;
+    route record := pilot_private.kind_route(v_kind);
+    fn text := case when route.payload then route.recorder end;
     claimed text;
     held record;
 begin
-    select pg_catalog.split_part(k.recorder, '(', 1) into fn from pilot_private.kinds() k where k.kind = v_kind and k.payload;
     if fn is null then
         raise exception using errcode = '22023', message = 'claim_idempotency_key: unknown kind';
     end if;

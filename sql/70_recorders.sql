@@ -221,9 +221,8 @@ declare
     v jsonb;
     stored jsonb;
 begin
-    -- the registry, read once per call
-    select pg_catalog.split_part(r.recorder, '(', 1) as recorder, r.table_name, r.org_column, r.host_refs into k
-      from pilot_private.kinds() r where r.kind = v_kind;
+    -- the registry, read once per call (kind_route: generated from kinds(), 35_kinds.sql)
+    k := pilot_private.kind_route(v_kind);
     fn := k.recorder;
     -- Storage first, without an exception block (no subtransaction on the success path): the
     -- pilot tables this call reads or writes.

@@ -60,6 +60,7 @@ declare
         'pilot_private.are_codes(text[],integer)',
         'pilot_private.validate(text,jsonb)',
         'pilot_private.kinds()',
+        'pilot_private.kind_route(text)',
         'pilot_private.record_event(text,jsonb,uuid)',
         'pilot_private.check_caller_and_payload(text,text,jsonb,text)',
         'pilot_private.check_referral_update(text,uuid,jsonb)',

@@ -14,7 +14,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 
-select plan(7);
+select plan(8);
 
 select is((select string_agg(p.oid::regprocedure::text, ', ' order by p.oid::regprocedure::text)
              from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
@@ -26,6 +26,13 @@ select is((select string_agg(p.oid::regprocedure::text, ', ' order by p.oid::reg
           || 'pilot_private.user_is_admin(uuid), pilot_recompute_metrics(text,uuid), '
           || 'pilot_scorecard(text,uuid,timestamp with time zone,numeric,numeric), pilot_verify()',
           'the only functions with an EXCEPTION clause are these (bulk status update, settings, scorecards, verify): none is on a recorder''s path');
+
+-- The recorders read their kind's row with kind_route(), generated from the registry: the same rows.
+select is((select count(*) from pilot_private.kinds() k, pilot_private.kind_route(k.kind) r
+            where (r.recorder, r.table_name, r.org_column, r.host_refs, r.payload)
+                  is distinct from (split_part(k.recorder, '(', 1), k.table_name, k.org_column, k.host_refs, k.payload))
+          + (select count(*) from pilot_private.kind_route('no_such_kind') r where r.recorder is not null or r.payload is not null),
+          0::bigint, 'kind_route() is kinds() row for row, and null for an unknown kind');
 
 begin;
 select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true) \g /dev/null
