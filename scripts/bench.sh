@@ -56,7 +56,7 @@ export PGDATABASE=bench
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(date -u +%Y-%m-%d);" \
      "PostgreSQL $(psql -X -At -c 'show server_version'), shared_buffers $(psql -X -At -c 'show shared_buffers'),"\
-     "work_mem $(psql -X -At -c 'show work_mem'), jit off, fsync off; $ROUNDS rounds, pgbench ${PGB} s × 3"
+     "work_mem $(psql -X -At -c 'show work_mem'), jit off, fsync off; $ROUNDS rounds, pgbench ${PGB} s a run, one run a side each round"
 echo
 "$REPO_ROOT/target/release/examples/bench" "host=127.0.0.1 port=$PGPORT user=postgres dbname=bench" \
     "host=127.0.0.1 port=$PGPORT user=authenticator dbname=bench" "$ROUNDS" "$PGB" "$PGPORT" bench

@@ -4,6 +4,10 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 set client_min_messages = warning;
+-- The counting triggers compact 1 write statement in 64 at random (and every DELETE); test 21 needs
+-- the writes before it — the fixture's rows among them — to leave deltas, so the session's random
+-- sequence is fixed before the first write.
+select setseed(0.25) \g /dev/null
 \i tests/fixtures/host_baseline.sql
 \i tests/fixtures/snapshot.sql
 create extension pgtap;
@@ -13,9 +17,6 @@ create extension pilot_guardrails;
 select pilot_configure('min_cell_size', '0') \gset
 
 select plan(31);
--- The counting triggers compact 1 write statement in 64 at random (and every DELETE); test 21 needs
--- the writes before it to leave deltas, so the session's random sequence is fixed.
-select setseed(0.25);
 
 create function pg_temp.card(v_org uuid) returns jsonb language sql as $$
     select pilot_scorecard('sc', v_org, '2026-06-10T12:00:00Z') -> 'metrics' $$;
