@@ -27,6 +27,11 @@
 do $policies$
 declare
     admin constant text := '(select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin()))';
+    -- the row's organization column (%1$I) is one of the caller's organizations (%2$s: writers only)
+    in_orgs constant text :=
+        '(%1$I = (select (coalesce(pilot_private.cached_member_orgs(%2$s), pilot_private.member_orgs(writers_only => %2$s)))[1]) '
+        'or %1$I = any ((select nullif((coalesce(pilot_private.cached_member_orgs(%2$s), '
+        'pilot_private.member_orgs(writers_only => %2$s)))[2:], ''{}''))::uuid[]))';
     member text;
     writer text;
     t text;
@@ -38,16 +43,8 @@ begin
         t := k.table_name;
         shape := k.policy_shape;
         if k.org_column is not null then
-            member := pg_catalog.format(
-                '(%1$I = (select (coalesce(pilot_private.cached_member_orgs(false), pilot_private.member_orgs(writers_only => false)))[1]) '
-                'or %1$I = any ((select nullif((coalesce(pilot_private.cached_member_orgs(false), '
-                'pilot_private.member_orgs(writers_only => false)))[2:], ''{}''))::uuid[]))',
-                k.org_column);
-            writer := pg_catalog.format(
-                '(%1$I = (select (coalesce(pilot_private.cached_member_orgs(true), pilot_private.member_orgs(writers_only => true)))[1]) '
-                'or %1$I = any ((select nullif((coalesce(pilot_private.cached_member_orgs(true), '
-                'pilot_private.member_orgs(writers_only => true)))[2:], ''{}''))::uuid[]))',
-                k.org_column);
+            member := pg_catalog.format(in_orgs, k.org_column, 'false');
+            writer := pg_catalog.format(in_orgs, k.org_column, 'true');
         end if;
 
         execute pg_catalog.format('alter table public.%I enable row level security', t);

@@ -176,17 +176,26 @@ c_function!(
     }
 );
 
-/// The uuid of the `sub` claim of `request.jwt.claims`, or None (core/src/claims.rs).
-fn claims_subject() -> Option<[u8; 16]> {
+/// `f` of the text of a setting (PostgREST's `request.*`), or of None when it is not set.
+fn with_setting<R>(name: &std::ffi::CStr, f: impl FnOnce(Option<&str>) -> R) -> R {
     // SAFETY: a NUL-terminated name; with missing_ok the result is null or a NUL-terminated
-    // string owned by the GUC machinery, valid until the setting changes — it is copied below
-    // before anything else runs.
-    let raw = unsafe { pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false) };
+    // string owned by the GUC machinery, valid until the setting changes — `f` reads it before
+    // anything else runs, and keeps nothing of it.
+    let raw = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
     if raw.is_null() {
-        return None;
+        return f(None);
     }
     // SAFETY: see above; a non-null value is a valid C string.
-    claims::subject(&unsafe { std::ffi::CStr::from_ptr(raw) }.to_string_lossy())
+    f(Some(
+        &unsafe { std::ffi::CStr::from_ptr(raw) }.to_string_lossy(),
+    ))
+}
+
+/// The uuid of the `sub` claim of `request.jwt.claims`, or None (core/src/claims.rs).
+fn claims_subject() -> Option<[u8; 16]> {
+    with_setting(c"request.jwt.claims", |claims| {
+        claims.and_then(claims::subject)
+    })
 }
 
 c_function!(
@@ -258,7 +267,11 @@ fn caller_key() -> Option<CallerKey> {
 
 /// The entry for the running statement and caller (a stale one is dropped first).
 fn with_entry<R>(f: impl FnOnce(&mut CallerEntry) -> R) -> Option<R> {
-    let key = caller_key()?;
+    caller_key().and_then(|key| with_entry_of(key, f))
+}
+
+/// The entry for `key` (a stale one is dropped first).
+fn with_entry_of<R>(key: CallerKey, f: impl FnOnce(&mut CallerEntry) -> R) -> Option<R> {
     CALLER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.as_ref().is_none_or(|e| e.key != key) {
@@ -272,14 +285,16 @@ fn with_entry<R>(f: impl FnOnce(&mut CallerEntry) -> R) -> Option<R> {
     })
 }
 
-/// Does `me` (an argument) name the caller of the running statement?
+/// `f` of the running statement's entry, when `me` (argument 0) names its caller; else nothing.
 ///
 /// # Safety
 /// `fcinfo` is a valid call frame whose argument 0 is a non-null `uuid`.
-unsafe fn is_current_caller(fcinfo: pg_sys::FunctionCallInfo) -> bool {
+unsafe fn remember_for_caller(fcinfo: pg_sys::FunctionCallInfo, f: impl FnOnce(&mut CallerEntry)) {
     // SAFETY: the caller guarantees argument 0 is a non-null uuid.
     let me: Option<pgrx::Uuid> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
-    me.is_some_and(|u| Some(*u.as_bytes()) == claims_subject())
+    if let Some(key) = caller_key().filter(|k| me.is_some_and(|u| *u.as_bytes() == k.uid)) {
+        with_entry_of(key, f);
+    }
 }
 
 /// The bytes of the non-null varlena argument `n` (header included).
@@ -327,10 +342,9 @@ c_function!(
     pg_finfo_pilot_remember_is_admin,
     fn pilot_remember_is_admin(fcinfo) {
         // SAFETY: STRICT: argument 0 is a non-null uuid, argument 1 a non-null boolean.
-        if unsafe { is_current_caller(fcinfo) } {
-            let admin: Option<bool> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 1) };
-            with_entry(|e| e.admin = admin);
-        }
+        let admin: Option<bool> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 1) };
+        // SAFETY: as above.
+        unsafe { remember_for_caller(fcinfo, |e| e.admin = admin) };
         pg_sys::Datum::from(0)
     }
 );
@@ -364,10 +378,11 @@ c_function!(
     pg_finfo_pilot_remember_member_orgs,
     fn pilot_remember_member_orgs(fcinfo) {
         // SAFETY: STRICT: argument 0 is a non-null uuid, arguments 1 and 2 non-null uuid[].
-        if unsafe { is_current_caller(fcinfo) } {
-            let orgs = unsafe { (varlena_arg_bytes(fcinfo, 1), varlena_arg_bytes(fcinfo, 2)) };
-            with_entry(|e| e.orgs = Some(orgs));
-        }
+        unsafe {
+            remember_for_caller(fcinfo, |e| {
+                e.orgs = Some((varlena_arg_bytes(fcinfo, 1), varlena_arg_bytes(fcinfo, 2)))
+            })
+        };
         pg_sys::Datum::from(0)
     }
 );
@@ -378,16 +393,7 @@ c_function!(
     /// the header (or the setting) when malformed (core/src/headers.rs).
     pg_finfo_pilot_request_idempotency_key,
     fn pilot_request_idempotency_key(fcinfo) {
-        // SAFETY: a NUL-terminated name; with missing_ok the result is null or a C string owned by
-        // the GUC machinery, copied at once.
-        let raw = unsafe { pg_sys::GetConfigOption(c"request.headers".as_ptr(), true, false) };
-        let headers = if raw.is_null() {
-            String::new()
-        } else {
-            // SAFETY: a non-null value is a valid C string (above).
-            unsafe { std::ffi::CStr::from_ptr(raw) }.to_string_lossy().into_owned()
-        };
-        match headers::idempotency_key(&headers) {
+        match with_setting(c"request.headers", |h| headers::idempotency_key(h.unwrap_or(""))) {
             Ok(Some(key)) => key.into_datum().expect("a text datum"),
             // SAFETY: `fcinfo` is the valid call frame of this call.
             Ok(None) => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
