@@ -22,7 +22,7 @@ comment on table pilot_private.rate_counters is
 alter table pilot_private.rate_counters enable row level security;
 
 -- Count this call of the signed-in caller, or refuse it (PGRST → 429 with Retry-After).
-create function pilot_private.count_recorder_call() returns void
+create function pilot_private.count_recorder_call() returns boolean
     language plpgsql volatile
     security definer
     set search_path = pg_catalog, pg_temp
@@ -37,11 +37,11 @@ declare
 begin
     -- the limit first: when it is off, nothing else is looked up
     if lim = 0 then
-        return;
+        return false;
     end if;
     me := pilot_private.uid();
     if me is null or pilot_private.acting_is_backend() then
-        return;
+        return false;
     end if;
     -- One statement: count this call in this backend's row, and add the other backends' calls of
     -- this user in this minute. Over the limit, the error rolls the count back with everything else.
@@ -65,7 +65,8 @@ begin
                 'headers', pg_catalog.jsonb_build_object('Retry-After', greatest(1, least(60,
                     pg_catalog.ceil(pg_catalog.date_part('epoch', m + interval '1 minute' - pg_catalog.now()))::int))::text))::text;
     end if;
+    return true;
 end
 $$;
 comment on function pilot_private.count_recorder_call() is
-    'Counts a recorder call of the signed-in caller in its backend''s row, or refuses it over recorder_calls_per_minute: SQLSTATE PGRST, HTTP 429 with Retry-After (SPEC §10.3).';
+    'True when it counted this recorder call: counts a recorder call of the signed-in caller in its backend''s row, or refuses it over recorder_calls_per_minute: SQLSTATE PGRST, HTTP 429 with Retry-After (SPEC §10.3).';

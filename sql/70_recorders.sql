@@ -1,10 +1,10 @@
 -- The recorders: the decision record's endpoints as SQL/RPC functions (SPEC §7).
 --
--- Every public recorder is a thin entry into one shared path, pilot_private.record_event(kind,
--- payload): the steps below, then one write. What each kind writes, and where its organization and
--- host references are, comes from the registry of the kinds (35_kinds.sql). The special cases stay
--- explicit in that path: the referral update (step 4 and an UPDATE), the connection's anchor, the
--- service scope's upsert, the feasibility decision's created_by.
+-- Every public recorder runs one body, written once in this file and generated per kind: the steps
+-- below, then one write. What each kind writes, and where its organization and host references
+-- are, comes from the registry of the kinds (35_kinds.sql). The special cases stay explicit in
+-- that body: the referral update (step 4 and an UPDATE), the connection's anchor, the service
+-- scope's upsert, the feasibility decision's created_by.
 --
 -- Each recorder whose only argument is the payload takes it as one *unnamed* jsonb parameter, so
 -- PostgREST passes the whole request body: POST /rpc/pilot_record_contact_attempt with the event
@@ -21,62 +21,6 @@
 --   5. host rows named by the payload exist      23503
 -- Whichever step first touches a missing relation answers PT501 naming it. Nothing is written
 -- unless every step passed.
-
--- Steps 1–3, shared by every recorder. Returns the caller's user id (null for backend roles).
--- org_field is the kind's organization column from the registry (null: app admins only), passed in
--- by the shared path so that the registry is read once per call.
-create function pilot_private.check_caller_and_payload(fn text, kind text, payload jsonb, org_field text) returns uuid
-    language plpgsql stable
-    set search_path = pg_catalog, pg_temp
-as $$
-declare
-    me uuid := pilot_private.uid();
-    backend boolean := pilot_private.is_backend();
-    issues jsonb;
-    n int;
-    org uuid;
-begin
-    -- 1. signed in
-    if not backend and me is null then
-        raise exception using errcode = '42501',
-            message = fn || ': not signed in (no user id in request.jwt.claims)';
-    end if;
-
-    -- 2. payload valid
-    issues := pilot_private.validate(kind, coalesce(payload, 'null'::jsonb));
-    n := pg_catalog.jsonb_array_length(issues);
-    if n > 0 then
-        raise exception using errcode = '22023',
-            message = pg_catalog.format('%s: invalid payload (%s issue%s)', fn, n, case when n = 1 then '' else 's' end),
-            detail = issues::text,
-            hint = 'DETAIL lists every issue as {"path", "code", "message"}; see pilot_validate().';
-    end if;
-
-    -- 3. the right to write for the payload's organization (a kind without one: app admins only)
-    if backend then
-        return me;
-    end if;
-    if org_field is null then
-        if not pilot_private.is_admin() then
-            raise exception using errcode = '42501',
-                message = fn || case kind when 'integration_feasibility'
-                                    then ': not allowed: integration feasibility decisions are recorded by app admins only'
-                                    else ': not allowed: cycles and cohorts are registered by app admins only' end;
-        end if;
-        return me;
-    end if;
-    org := (payload ->> org_field)::uuid;
-    if not (org = any (pilot_private.member_orgs(writers_only => true)) or pilot_private.is_admin()) then
-        raise exception using errcode = '42501',
-            message = pg_catalog.format(
-                '%s: not allowed: the caller is not a writer (owner, admin or editor) of the organization in %s',
-                fn, org_field);
-    end if;
-    return me;
-end
-$$;
-comment on function pilot_private.check_caller_and_payload(text, text, jsonb, text) is
-    'Recorder steps 1-3 (SPEC §7): signed in, payload valid (22023 with the issue list), writer of the payload''s organization.';
 
 -- Step 4, referral updates only: the referral exists for that organization and is visible to the
 -- caller (row-level security applies here), is not terminal, and the update is consistent with
@@ -160,60 +104,41 @@ $$;
 comment on function pilot_private.check_connection_anchor(text, jsonb) is
     'A connection''s anchor is an event of the same cycle and organization, visible to the caller (22023, code rule_violation).';
 
--- Step 5: the services and organizations the payload names exist. The pairs (column, 'service' |
--- 'organization') come from the registry, passed in by the shared path; a field the payload leaves
--- out names nothing. Each lookup once per call: for the roles row-level security applies to, the
--- table's host-row trigger (40_tables.sql) makes the same check with the same 23503 in the same
--- statement, before anything is written, so this checks them for backend roles only (whom the
--- trigger trusts). The registered-cycle check reads pilot_cycles under its row-level security, as
--- the caller: a signed-in user of no organization cannot learn which cycles exist by calling this.
-create function pilot_private.check_host_rows(kind text, payload jsonb, refs text[]) returns void
-    language plpgsql stable
-    set search_path = pg_catalog, pg_temp
-as $$
-declare
-    i int;
-begin
-    -- SPEC §14: the cycle, and a preference-fit event's cohort, are registered — checked here, before
-    -- the foreign keys, so that the answer names the field and never the value.
-    if kind <> 'cycle' and payload ->> 'pilot_cycle_id' is not null
-       and not exists (select 1 from public.pilot_cycles c where c.id = payload ->> 'pilot_cycle_id') then
-        raise exception using errcode = '23503',
-            message = 'pilot_cycle_id: no registered pilot cycle with this id (public.pilot_cycles)';
-    end if;
-    if kind = 'preference_fit'
-       and not exists (select 1 from public.pilot_cohorts c
-                        where c.pilot_cycle_id = payload ->> 'pilot_cycle_id' and c.label = payload ->> 'cohort_label') then
-        raise exception using errcode = '23503',
-            message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
-    end if;
-    if not pilot_private.is_backend() then
-        return;
-    end if;
-    for i in 1 .. coalesce(pg_catalog.array_length(refs, 1), 0) by 2 loop
-        continue when payload ->> refs[i] is null;
-        if not pilot_private.host_row_exists(refs[i + 1], payload ->> refs[i]) then
-            raise exception using errcode = '23503',
-                message = pg_catalog.format('%s: no %s with this id exists (public.%s)', refs[i], refs[i + 1],
-                                            case refs[i + 1] when 'service' then 'services' else 'organizations' end);
-        end if;
-    end loop;
-end
-$$;
-comment on function pilot_private.check_host_rows(text, jsonb, text[]) is
-    'Recorder step 5 (SPEC §7, §14): the registered cycle and cohort, and for backend roles the services and organizations a payload names (the host-row trigger checks them for everyone else), exist (23503 naming the field, never the value).';
-
 -- ---------------------------------------------------------------------------------------------
--- The shared path of every recorder: steps 1–5, then one write, the stored row as jsonb.
-
-create function pilot_private.record_event(v_kind text, v_payload jsonb, v_referral_id uuid default null) returns jsonb
+-- The recorders, one per kind of the registry (35_kinds.sql) that takes a payload: steps 1–5, then
+-- one write, the stored row as jsonb. One body, written once below; each recorder is generated from
+-- it with its kind's row of the registry as constants, so that a call runs one PL/pgSQL function
+-- and looks nothing up to find its table (measured: a shared path behind thin entries cost two more
+-- function calls, 9 and 12 µs, plus the search-path switch of each). Each keeps its name, its single
+-- unnamed jsonb parameter (PostgREST passes the whole body; the referral update: referral_id and
+-- payload) and its COMMENT below, which PostgREST's OpenAPI shows. Each pins READ COMMITTED
+-- (PostgREST hoists the setting into the request's BEGIN): idempotent replays need it. PL/pgSQL,
+-- not SQL: a SQL function with a SET clause is never inlined and plans its body again in every
+-- statement that calls it. Every enum a COMMENT lists is compared with Rust's KINDS by an
+-- in-database test.
+do $recorders$
+declare
+    template constant text := $template$
+create or replace function public.@recorder@(@arguments@) returns jsonb
     language plpgsql volatile
     set search_path = pg_catalog, pg_temp
-as $$
+    set default_transaction_isolation = 'read committed'
+as $body$
 declare
-    k record;
-    fn text;
-    me uuid;
+    -- the kind's row of the registry, as constants
+    v_kind constant text := @kind@;
+    fn constant text := @recorder_literal@;
+    k_table constant text := @table@;
+    k_org_column constant text := @org_column@;
+    k_host_refs constant text[] := @host_refs@;
+    v_payload constant jsonb := @payload@;
+    v_referral_id constant uuid := @referral_id@;
+    me uuid := pilot_private.uid();
+    backend boolean := pilot_private.is_backend();
+    issues jsonb;
+    n int;
+    i int;
+    counted boolean;
     idem_key text;
     claim record;
     new_id text;
@@ -221,29 +146,60 @@ declare
     v jsonb;
     stored jsonb;
 begin
-    -- the registry, read once per call (kind_route: generated from kinds(), 35_kinds.sql)
-    k := pilot_private.kind_route(v_kind);
-    fn := k.recorder;
     -- Storage first, without an exception block (no subtransaction on the success path): the
     -- pilot tables this call reads or writes.
-    if pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(k.table_name)) is null then
-        perform pilot_private.raise_storage_missing(pg_catalog.format('relation "public.%s" does not exist', k.table_name));
+    if pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(k_table)) is null then
+        perform pilot_private.raise_storage_missing(pg_catalog.format('relation "public.%s" does not exist', k_table));
     end if;
     if v_kind <> 'cycle' and pg_catalog.to_regclass('public.pilot_cycles') is null then
         perform pilot_private.raise_storage_missing('relation "public.pilot_cycles" does not exist');
     end if;
-    me := pilot_private.check_caller_and_payload(fn, v_kind, v_payload, k.org_column);
+
+    -- 1. signed in
+    if not backend and me is null then
+        raise exception using errcode = '42501',
+            message = fn || ': not signed in (no user id in request.jwt.claims)';
+    end if;
+
+    -- 2. payload valid
+    issues := pilot_private.validate(v_kind, coalesce(v_payload, 'null'::jsonb));
+    n := pg_catalog.jsonb_array_length(issues);
+    if n > 0 then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s: invalid payload (%s issue%s)', fn, n, case when n = 1 then '' else 's' end),
+            detail = issues::text,
+            hint = 'DETAIL lists every issue as {"path", "code", "message"}; see pilot_validate().';
+    end if;
+
+    -- 3. the right to write for the payload's organization (a kind without one: app admins only)
+    if backend then
+        null;
+    elsif k_org_column is null then
+        if not pilot_private.is_admin() then
+            raise exception using errcode = '42501',
+                message = fn || case v_kind when 'integration_feasibility'
+                                    then ': not allowed: integration feasibility decisions are recorded by app admins only'
+                                    else ': not allowed: cycles and cohorts are registered by app admins only' end;
+        end if;
+    elsif not ((v_payload ->> k_org_column)::uuid = any (pilot_private.member_orgs(writers_only => true))
+               or pilot_private.is_admin()) then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format(
+                '%s: not allowed: the caller is not a writer (owner, admin or editor) of the organization in %s',
+                fn, k_org_column);
+    end if;
 
     -- The rate limit counts the calls of signed-in users (replays too); backend roles pass.
+    -- (an assignment, not PERFORM: a simple expression, without an executor run of its own)
     if me is not null then
-        perform pilot_private.count_recorder_call();
+        counted := pilot_private.count_recorder_call();
     end if;
 
     -- The idempotency key, claimed before steps 4–5 (SPEC §10.2).
     idem_key := pilot_private.request_idempotency_key();
     if idem_key is not null then
         select * into claim from pilot_private.claim_idempotency_key(
-            v_kind, idem_key, (v_payload ->> k.org_column)::uuid,
+            v_kind, idem_key, (v_payload ->> k_org_column)::uuid,
             pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
                 v_payload::text || '|' || coalesce(v_referral_id::text, ''), 'UTF8')), 'hex'),
             case v_kind when 'referral_update' then v_referral_id::text when 'cycle' then v_payload ->> 'id' end);
@@ -251,7 +207,7 @@ begin
             raise exception using errcode = 'PT422',
                 message = fn || ': idempotency key reused with a different request';
         elsif claim.outcome = 'replay' then
-            execute pg_catalog.format('select pg_catalog.to_jsonb(t.*) from public.%I t where t.id::text = $1', k.table_name)
+            execute pg_catalog.format('select pg_catalog.to_jsonb(t.*) from public.%I t where t.id::text = $1', k_table)
                into stored using claim.row_id;
             if stored is null then
                 raise exception using errcode = 'PT410',
@@ -267,7 +223,34 @@ begin
     elsif v_kind = 'connection' then
         perform pilot_private.check_connection_anchor(fn, v_payload);
     end if;
-    perform pilot_private.check_host_rows(v_kind, v_payload, k.host_refs);
+    -- 5. SPEC §14: the cycle, and a preference-fit event's cohort, are registered — checked before
+    -- the foreign keys, so that the answer names the field and never the value. Read as the
+    -- caller, under pilot_cycles' row-level security (only a writer gets this far).
+    if v_kind <> 'cycle' and v_payload ->> 'pilot_cycle_id' is not null
+       and not exists (select 1 from public.pilot_cycles c where c.id = v_payload ->> 'pilot_cycle_id') then
+        raise exception using errcode = '23503',
+            message = 'pilot_cycle_id: no registered pilot cycle with this id (public.pilot_cycles)';
+    end if;
+    if v_kind = 'preference_fit'
+       and not exists (select 1 from public.pilot_cohorts c
+                        where c.pilot_cycle_id = v_payload ->> 'pilot_cycle_id' and c.label = v_payload ->> 'cohort_label') then
+        raise exception using errcode = '23503',
+            message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
+    end if;
+    -- The services and organizations the payload names exist: for the roles row-level security
+    -- applies to, the table's host-row trigger (40_tables.sql) makes this check with the same 23503
+    -- in the same statement, before anything is written, so it is made here for backend roles only
+    -- (whom the trigger trusts). Each lookup once per call.
+    if backend then
+        for i in 1 .. coalesce(pg_catalog.array_length(k_host_refs, 1), 0) by 2 loop
+            continue when v_payload ->> k_host_refs[i] is null;
+            if not pilot_private.host_row_exists(k_host_refs[i + 1], v_payload ->> k_host_refs[i]) then
+                raise exception using errcode = '23503',
+                    message = pg_catalog.format('%s: no %s with this id exists (public.%s)', k_host_refs[i], k_host_refs[i + 1],
+                                                case k_host_refs[i + 1] when 'service' then 'services' else 'organizations' end);
+            end if;
+        end loop;
+    end if;
 
     -- The row: the server-set values (SPEC §7: id, created_at where the table has it and the payload
     -- does not carry it, created_by = the caller) and the defaults of optional fields, then the
@@ -333,91 +316,68 @@ begin
     end case;
     return stored;
 end
-$$;
-comment on function pilot_private.record_event(text, jsonb, uuid) is
-    'The shared path of every recorder (SPEC §7): signed in, payload valid, writer of its organization, the referral update''s checks, host rows exist, then the write; returns the stored row. PT501 when storage is missing.';
+$body$
+$template$;
+    r record;
+begin
+    for r in select k.* from pilot_private.kinds() k where k.payload order by k.kind loop
+        execute pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+                pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(template,
+            '@recorder@', pg_catalog.quote_ident(pg_catalog.split_part(r.recorder, '(', 1))),
+            '@arguments@', case r.kind when 'referral_update' then 'referral_id uuid, payload jsonb' else 'jsonb' end),
+            '@kind@', pg_catalog.quote_literal(r.kind)),
+            '@recorder_literal@', pg_catalog.quote_literal(pg_catalog.split_part(r.recorder, '(', 1))),
+            '@table@', pg_catalog.quote_literal(r.table_name)),
+            '@org_column@', pg_catalog.quote_nullable(r.org_column)),
+            '@host_refs@', pg_catalog.quote_literal(r.host_refs::text)),
+            '@payload@', case r.kind when 'referral_update' then '$2' else '$1' end),
+            '@referral_id@', case r.kind when 'referral_update' then '$1' else 'null' end);
+    end loop;
+end
+$recorders$;
 
--- ---------------------------------------------------------------------------------------------
--- The public recorders: each keeps its name, its single unnamed jsonb parameter (PostgREST passes
--- the whole body) and its COMMENT, which PostgREST's OpenAPI shows. Each pins READ COMMITTED
--- (PostgREST hoists the setting into the request's BEGIN): idempotent replays need it. PL/pgSQL,
--- not SQL: a SQL function with a SET clause is never inlined and plans its body again in every
--- statement that calls it (measured: 38 µs of a call's own time, 10 µs in PL/pgSQL, which keeps its
--- plan for the session). Every enum a COMMENT lists is compared with Rust's KINDS by an in-database test.
+-- The recorders' COMMENTs.
 
-create function public.pilot_record_contact_attempt(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('contact_attempt', $1); end $f$;
 comment on function public.pilot_record_contact_attempt(jsonb) is
 $$Record how an attempt to reach a service turned out (POST events/contact-attempt).
 The request body is the event: {"pilot_cycle_id", "service_id", "recorded_by_org_id", "entity_key_hash" (SHA-256 hex), "attempt_channel" (phone | website | email | in_person | referral), "attempt_outcome" (connected | disconnected_number | no_response | intake_unavailable | invalid_routing | other_failure), "attempted_at" (RFC 3339), optional "resolved_at", "outcome_notes_code" (busy_signal | voicemail_only | eligibility_mismatch | hours_mismatch | capacity_full | unknown_failure)}. Codes only; keys such as notes or query are refused anywhere. Returns the stored row. Errors: 400 invalid payload (details list every issue), 401 not signed in, 403 not a writer of recorded_by_org_id, 409 unknown service or organization, 501 storage missing. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_record_referral(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('referral', $1); end $f$;
 comment on function public.pilot_record_referral(jsonb) is
 $$Record a referral to a service (POST events/referral).
 The request body is the referral: {"pilot_cycle_id", "source_org_id", "target_service_id", "created_at", "updated_at", optional "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout; initiated by default, the last four are terminal and need "terminal_at"), "terminal_at", "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure; not while initiated)}. Returns the stored row with its id. Errors: 400, 401, 403 (not a writer of source_org_id), 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_update_referral(referral_id uuid, payload jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('referral_update', payload, referral_id); end $f$;
 comment on function public.pilot_update_referral(uuid, jsonb) is
 $$Move a referral to its next state (PATCH events/referral/{id}).
 payload: {"source_org_id" (the referral's organization), "referral_state" (initiated | connected | failed | client_withdrew | no_response_timeout), "updated_at" (not before the stored one), optional "terminal_at" (required for a terminal state), "failure_reason_code" (disconnected_number | no_response | intake_closed | ineligible | capacity_full | unknown_failure)}. Absent optional fields keep their stored value. A terminal referral never changes again. Errors: 400 invalid or inconsistent, 401, 403 (not a writer of source_org_id), 404 referral not found or not visible (also when source_org_id is not the referral's), 409 already terminal, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_record_integration_feasibility(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('integration_feasibility', $1); end $f$;
 comment on function public.pilot_record_integration_feasibility(jsonb) is
 $$Record an integration feasibility decision (POST integration-feasibility). App admins only.
 The request body: {"decision" (go | conditional | blocked), "decision_date" (YYYY-MM-DD), "redline_checklist_version" (code, at most 50), "owners" (codes, at least one), optional "violations", "compensating_controls" (codes), "pilot_cycle_id"}. go means no violations; conditional needs a compensating control. created_by is the caller. Errors: 400, 401, 403 (not an admin), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_record_connection(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('connection', $1); end $f$;
 comment on function public.pilot_record_connection(jsonb) is
 $$Record that a person reached a service (source of M2, seconds to connection).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "connected_at", and exactly one of "contact_attempt_event_id" / "referral_event_id" — an event of the same cycle and organization}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_record_service_scope(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('service_scope', $1); end $f$;
 comment on function public.pilot_record_service_scope(jsonb) is
 $$Put a service in an organization's pilot scope with its freshness SLA tier (source of M4).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "sla_tier" (crisis 24 h | high_demand 48 h | standard 168 h)}. Recording the same (cycle, org, service) again updates its tier. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_record_service_status(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('service_status', $1); end $f$;
 comment on function public.pilot_record_service_status(jsonb) is
 $$Record a check of a service's operational status (M4 counts the latest check per scoped service).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "checked_at", "status_code" (available | temporarily_unavailable | closed | unknown)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_record_data_decay_audit(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('data_decay_audit', $1); end $f$;
 comment on function public.pilot_record_data_decay_audit(jsonb) is
 $$Record an audit of a listing's accuracy (source of M6, fatal error rate).
 The request body: {"pilot_cycle_id", "org_id", "service_id", "audited_at", "is_fatal", "verification_mode" (web_only | web_plus_call | provider_confirmation), "fatal_error_category" (wrong_or_disconnected_phone | invalid_or_defunct_intake_path | materially_incorrect_eligibility | service_closed_or_unavailable_but_listed_available; exactly when is_fatal)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_record_preference_fit(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('preference_fit', $1); end $f$;
 comment on function public.pilot_record_preference_fit(jsonb) is
 $$Record whether a person of a cohort preferred reaching services through the platform (source of M7).
 The request body: {"pilot_cycle_id", "org_id", "cohort_label" (code), "recorded_at", "preferred_via_platform" (boolean)}. Errors: 400, 401, 403, 409, 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_register_cycle(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('cycle', $1); end $f$;
 comment on function public.pilot_register_cycle(jsonb) is
 $$Register a pilot cycle (SPEC §14): every pilot_cycle_id of the pilot tables must name a registered cycle. App admins only.
 The request body: {"id" (code), "starts_on", "ends_on" (YYYY-MM-DD, not before starts_on)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;
 
-create function public.pilot_register_cohort(jsonb) returns jsonb
-    language plpgsql volatile set search_path = pg_catalog, pg_temp set default_transaction_isolation = 'read committed'
-    as $f$ begin return pilot_private.record_event('cohort', $1); end $f$;
 comment on function public.pilot_register_cohort(jsonb) is
 $$Register a cohort of a pilot cycle (SPEC §14): a preference-fit event must name a registered cohort of its cycle. App admins only.
 The request body: {"pilot_cycle_id" (a registered cycle), "label" (code)}. created_by is the caller; audited. Errors: 400, 401, 403 (not an admin), 409 (unknown cycle, or already registered), 501. Every recorder honours an Idempotency-Key header (a replay answers 200 with the stored row; 422 when the key was used for another request, 410 when its row is gone) and the per-user rate limit (429 with Retry-After).$$;

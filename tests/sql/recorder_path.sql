@@ -27,7 +27,7 @@ select is((select string_agg(p.oid::regprocedure::text, ', ' order by p.oid::reg
           || 'pilot_scorecard(text,uuid,timestamp with time zone,numeric,numeric), pilot_verify()',
           'the only functions with an EXCEPTION clause are these (bulk status update, settings, scorecards, verify): none is on a recorder''s path');
 
--- The recorders read their kind's row with kind_route(), generated from the registry: the same rows.
+-- The idempotency claim reads its kind's row with kind_route(), generated from the registry: the same rows.
 select is((select count(*) from pilot_private.kinds() k, pilot_private.kind_route(k.kind) r
             where (r.recorder, r.table_name, r.org_column, r.host_refs, r.payload)
                   is distinct from (split_part(k.recorder, '(', 1), k.table_name, k.org_column, k.host_refs, k.payload))
@@ -78,11 +78,21 @@ select is(pg_temp.record_as_editor(),
     'the host''s services gone: PT501 naming it');
 alter table public.services_away rename to services;
 
--- The registered-cycle check runs as the caller, under pilot_cycles' row-level security: called
--- directly by a signed-in user of no organization, a registered cycle looks unregistered too.
+-- The registered-cycle check runs after step 3, as the caller, under pilot_cycles' row-level
+-- security: a signed-in user of no organization gets the same 42501 for a registered cycle as for
+-- an unregistered one, and cannot call the registry's route (a helper of the idempotency claim,
+-- which runs as the owner).
 select is(test_support.run_as('authenticated', '{"sub": "55555555-5555-4555-8555-555555555555"}',
-    $$select pilot_private.check_host_rows('service_scope', '{"pilot_cycle_id": "cycle-1"}', '{}')::text$$),
-    'ERROR 23503: pilot_cycle_id: no registered pilot cycle with this id (public.pilot_cycles)',
-    'check_host_rows cannot be used to learn which cycles exist');
+    $$select pilot_record_service_scope('{"pilot_cycle_id": "cycle-1", "org_id": "a0000000-0000-4000-8000-00000000000a",
+        "service_id": "svc-shelter", "sla_tier": "crisis"}')::text$$)
+    || ' | ' || test_support.run_as('authenticated', '{"sub": "55555555-5555-4555-8555-555555555555"}',
+    $$select pilot_record_service_scope('{"pilot_cycle_id": "no-such-cycle", "org_id": "a0000000-0000-4000-8000-00000000000a",
+        "service_id": "svc-shelter", "sla_tier": "crisis"}')::text$$)
+    || ' | ' || test_support.run_as('authenticated', '{"sub": "55555555-5555-4555-8555-555555555555"}',
+    $$select pilot_private.kind_route('cycle')::text$$),
+    'ERROR 42501: pilot_record_service_scope: not allowed: the caller is not a writer (owner, admin or editor) of the organization in org_id'
+    || ' | ERROR 42501: pilot_record_service_scope: not allowed: the caller is not a writer (owner, admin or editor) of the organization in org_id'
+    || ' | ERROR 42501: permission denied for function kind_route',
+    'a recorder cannot be used to learn which cycles exist, and the registry''s route is not the callers''');
 
 select * from finish();
