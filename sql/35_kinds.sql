@@ -68,9 +68,9 @@ comment on function pilot_private.kinds() is
     'The registry of the kinds (SPEC §3, §7): kind, table, organization column, host references, event time, policy shape and recorder. The recorders, host-row triggers, policies, backups, privileges and pilot_verify() derive from it.';
 
 -- One kind's route for the idempotency claim (66_idempotency.sql, which runs as the owner; the
--- recorders have their kind's row as constants, 70_recorders.sql): its recorder (without the argument list), table, organization column and
--- host references, and whether it takes a payload; all null for an unknown kind. Generated from
--- the registry above as a CASE of constants: a lookup in kinds() itself materializes its twelve
+-- recorders have their kind's row as constants, 70_recorders.sql): its recorder (without the
+-- argument list), table, organization column and host references, and whether it takes a payload;
+-- all null for an unknown kind. Generated from the registry above as a CASE of constants: a lookup in kinds() itself materializes its twelve
 -- rows on every call (measured: 33 µs a lookup, 9 µs here).
 do $generate$
 declare

@@ -375,19 +375,25 @@ end
 $body$
 $template$;
     r record;
+    fill record;
+    fn_source text;
 begin
     for r in select k.* from pilot_private.kinds() k where k.payload order by k.kind loop
-        execute pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-                pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(template,
-            '@recorder@', pg_catalog.quote_ident(pg_catalog.split_part(r.recorder, '(', 1))),
-            '@arguments@', case r.kind when 'referral_update' then 'referral_id uuid, payload jsonb' else 'jsonb' end),
-            '@kind@', pg_catalog.quote_literal(r.kind)),
-            '@recorder_literal@', pg_catalog.quote_literal(pg_catalog.split_part(r.recorder, '(', 1))),
-            '@table@', pg_catalog.quote_literal(r.table_name)),
-            '@org_column@', pg_catalog.quote_nullable(r.org_column)),
-            '@host_refs@', pg_catalog.quote_literal(r.host_refs::text)),
-            '@payload@', case r.kind when 'referral_update' then '$2' else '$1' end),
-            '@referral_id@', case r.kind when 'referral_update' then '$1' else 'null' end);
+        fn_source := template;
+        -- each placeholder with its text (no value holds an @)
+        for fill in select * from (values
+                ('@recorder@', pg_catalog.quote_ident(pg_catalog.split_part(r.recorder, '(', 1))),
+                ('@arguments@', case r.kind when 'referral_update' then 'referral_id uuid, payload jsonb' else 'jsonb' end),
+                ('@kind@', pg_catalog.quote_literal(r.kind)),
+                ('@recorder_literal@', pg_catalog.quote_literal(pg_catalog.split_part(r.recorder, '(', 1))),
+                ('@table@', pg_catalog.quote_literal(r.table_name)),
+                ('@org_column@', pg_catalog.quote_nullable(r.org_column)),
+                ('@host_refs@', pg_catalog.quote_literal(r.host_refs::text)),
+                ('@payload@', case r.kind when 'referral_update' then '$2' else '$1' end),
+                ('@referral_id@', case r.kind when 'referral_update' then '$1' else 'null' end)) f(placeholder, value) loop
+            fn_source := pg_catalog.replace(fn_source, fill.placeholder, fill.value);
+        end loop;
+        execute fn_source;
     end loop;
 end
 $recorders$;
@@ -3177,9 +3183,9 @@ create or replace function pilot_private.is_code(value text, max_chars int defau
 -- 9f. The registry's row of one kind for the recorders (35_kinds.sql).
 
 -- One kind's route for the idempotency claim (66_idempotency.sql, which runs as the owner; the
--- recorders have their kind's row as constants, 70_recorders.sql): its recorder (without the argument list), table, organization column and
--- host references, and whether it takes a payload; all null for an unknown kind. Generated from
--- the registry above as a CASE of constants: a lookup in kinds() itself materializes its twelve
+-- recorders have their kind's row as constants, 70_recorders.sql): its recorder (without the
+-- argument list), table, organization column and host references, and whether it takes a payload;
+-- all null for an unknown kind. Generated from the registry above as a CASE of constants: a lookup in kinds() itself materializes its twelve
 -- rows on every call (measured: 33 µs a lookup, 9 µs here).
 do $generate$
 declare
