@@ -27,7 +27,9 @@ create table pilot_private.idempotency_keys (
 );
 comment on table pilot_private.idempotency_keys is
     'Idempotency keys of recorder calls (SPEC §10.2): scope, a digest of the request, the recorded row''s id. Readable by no API role.';
-create index idempotency_keys_created_at on pilot_private.idempotency_keys (created_at);
+-- For pilot_apply_retention's purge. BRIN: the keys arrive in created_at order, and a BRIN entry is
+-- not touched by most inserts (measured: a B-tree here cost each keyed recorder call 9 µs).
+create index idempotency_keys_created_at on pilot_private.idempotency_keys using brin (created_at);
 alter table pilot_private.idempotency_keys enable row level security;
 
 -- The Idempotency-Key of this request, or null. 1–255 characters of [A-Za-z0-9._:-], optionally
@@ -40,13 +42,23 @@ create function pilot_private.request_idempotency_key() returns text
 comment on function pilot_private.request_idempotency_key() is
     'The request''s Idempotency-Key header (request.headers), quotes stripped; null when absent; 22023 naming the header when malformed.';
 
+-- The digest of a request (the recorder's payload text and its other arguments): SHA-256, hex, made
+-- in Rust (core/src/headers.rs).
+create function pilot_private.request_digest(request text) returns text
+    language c immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_request_digest';
+comment on function pilot_private.request_digest(text) is
+    'SHA-256 of a recorder request''s text in lower-case hex: what the idempotency claim keeps to tell a replay from another request.';
+
 -- Claim a key for a recorder call (the table is readable by no API role, hence SECURITY DEFINER).
 -- Re-checks that the caller may write for the organization; the row id is made here — but for a
 -- referral update (the referral's) and a cycle registration (the cycle's code), which the request,
 -- and so its digest, names. Returns claimed (record with row_id), replay (return the row row_id)
--- or conflict (another request under this key).
-create function pilot_private.claim_idempotency_key(v_kind text, v_key text, v_org uuid, v_digest text, v_row_id text)
-returns table (outcome text, row_id text)
+-- or conflict (another request under this key). One record (OUT parameters), not a set: the
+-- recorder assigns it as a simple expression, without a query around the call.
+create function pilot_private.claim_idempotency_key(v_kind text, v_key text, v_org uuid, v_digest text, v_row_id text,
+                                                    out outcome text, out row_id text)
     language plpgsql volatile
     security definer
     set search_path = pg_catalog, pg_temp
@@ -54,7 +66,6 @@ as $$
 declare
     route record := pilot_private.kind_route(v_kind);
     fn text := case when route.payload then route.recorder end;
-    claimed text;
     held record;
 begin
     if fn is null then
@@ -73,18 +84,19 @@ begin
         on conflict on constraint idempotency_keys_scope do update
        set request_digest = excluded.request_digest, row_id = excluded.row_id, created_at = excluded.created_at
      where k.created_at < pg_catalog.now() - pilot_private.setting('idempotency_window')::interval
-    returning k.row_id into claimed;
-    if claimed is not null then
-        return query select 'claimed'::text, claimed;
+    returning k.row_id into row_id;
+    if row_id is not null then
+        outcome := 'claimed';
         return;
     end if;
     select k.request_digest, k.row_id into held
       from pilot_private.idempotency_keys k
      where k.recorder = fn and k.org_id is not distinct from v_org and k.key = v_key;
     if held.request_digest is distinct from v_digest then
-        return query select 'conflict'::text, null::text;
+        outcome := 'conflict';
     else
-        return query select 'replay'::text, held.row_id;
+        outcome := 'replay';
+        row_id := held.row_id;
     end if;
 end
 $$;

@@ -47,6 +47,7 @@ declare
         'pilot_private.cycle_organizations(text)',
         'pilot_private.count_recorder_call()',
         'pilot_private.request_idempotency_key()',
+        'pilot_private.request_digest(text)',
         'pilot_private.claim_idempotency_key(text,text,uuid,text,text)',
         'pilot_private.uid()',
         'pilot_private.is_backend()',

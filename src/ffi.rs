@@ -405,6 +405,20 @@ c_function!(
     }
 );
 
+c_function!(
+    /// `pilot_private.request_digest(request text) returns text` (STRICT, IMMUTABLE): the SHA-256
+    /// of the request's text in lower-case hex, as the idempotency claim keeps it (SPEC §10.2;
+    /// core/src/headers.rs).
+    pg_finfo_pilot_request_digest,
+    fn pilot_request_digest(fcinfo) {
+        // SAFETY: argument 0 is declared text, a varlena read as its bytes, and is not null (STRICT).
+        let request: Option<&[u8]> = unsafe { pgrx::fcinfo::pg_getarg(fcinfo, 0) };
+        headers::request_digest(request.unwrap_or_default())
+            .into_datum()
+            .expect("a text datum")
+    }
+);
+
 /// A role that row-level security does not apply to: a superuser or a BYPASSRLS role.
 fn bypasses_rls(role: pg_sys::Oid) -> bool {
     // SAFETY: both look the role up in the syscache; an unknown oid is simply not privileged.

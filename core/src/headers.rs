@@ -2,7 +2,11 @@
 //! setting: a JSON object of the request's headers, names lower-cased (postgrest-contract.md). SQL
 //! callers set the same setting. Read here, without SQL: the recorders ask once per call, and the
 //! PL/pgSQL version (a `jsonb` cast and two regular expressions) cost more than the rest of the
-//! claim.
+//! claim. The request's digest, which tells a replay from another request under the same key, is
+//! made here too: SHA-256 in Rust (PostgreSQL's `sha256()` goes through OpenSSL's EVP set-up on
+//! every call, and needs the text converted to `bytea` and the result to hex).
+
+use sha2::{Digest, Sha256};
 
 /// Why a header cannot be used. The messages name the header or the setting, never a value.
 #[derive(Debug, PartialEq, Eq)]
@@ -58,9 +62,30 @@ pub fn idempotency_key(headers: &str) -> Result<Option<String>, HeaderError> {
     }
 }
 
+/// The digest of a request as the idempotency claim keeps it: the SHA-256 of `request` (the
+/// recorder's payload text and its other arguments), 64 lower-case hex digits.
+pub fn request_digest(request: &[u8]) -> String {
+    let mut out = String::with_capacity(64);
+    crate::pseudonym::push_hex(&mut out, &Sha256::digest(request));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_digest_is_sha256_hex() {
+        // FIPS 180-2's examples: SHA-256 of "abc" and of the empty string.
+        assert_eq!(
+            request_digest(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            request_digest(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 
     #[test]
     fn keys() {

@@ -18,11 +18,16 @@ pub fn keyed(key: &[u8], client_hash: &str) -> String {
     let digest = mac.finalize().into_bytes();
     let mut out = String::with_capacity(PREFIX.len() + 64);
     out.push_str(PREFIX);
-    for b in digest {
+    push_hex(&mut out, &digest);
+    out
+}
+
+/// Appends `bytes` to `out` as lower-case hex digits.
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
         out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
         out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
     }
-    out
 }
 
 /// Whether `value` is already in the keyed form.

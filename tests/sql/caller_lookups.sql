@@ -13,7 +13,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 
-select plan(23);
+select plan(24);
 
 \set admin '11111111-1111-4111-8111-111111111111'
 \set editor '22222222-2222-4222-8222-222222222222'
@@ -161,5 +161,11 @@ select set_config('request.headers', '{"idempotency-key": "\"k-1\""}', false);
 select is(pilot_private.request_idempotency_key(), 'k-1', 'a quoted key, quotes stripped');
 select set_config('request.headers', '', false);
 reset role;
+
+-- 24. The request's digest (Rust) is PostgreSQL's own SHA-256 of the same text, for ASCII and
+-- multi-byte text alike (the idempotency claim compares it with the stored one).
+select is((select count(*) from (values (''), ('{"a": 1}|'), ('{"label": "Zoë, café ☕"}|a0000000-0000-4000-8000-00000000000a')) r(t)
+            where pilot_private.request_digest(r.t) = pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(r.t, 'UTF8')), 'hex')),
+          3::bigint, 'request_digest is the SHA-256 hex of the text');
 
 select * from finish();
