@@ -36,6 +36,35 @@ fn throughput(c: &mut Client, rounds: usize, units: f64, sql: &str) -> Stat {
     )
 }
 
+/// Two queries side by side: `samples` samples of each, `reps` executions a sample, the two in
+/// alternating order (A B, B A, …) so that neither always runs first and the machine's drift
+/// between minutes falls on both; each side's setup (its role) runs before its sample, untimed.
+fn side_by_side(
+    c: &mut Client,
+    samples: usize,
+    reps: usize,
+    sides: [(&str, &str); 2],
+) -> [Stat; 2] {
+    for (setup, sql) in sides {
+        c.batch_execute(setup).expect(setup);
+        c.query(sql, &[]).expect(sql); // warm-up (and caches)
+    }
+    let mut out = [vec![], vec![]];
+    for sample in 0..samples {
+        for i in [sample % 2, 1 - sample % 2] {
+            let (setup, sql) = sides[i];
+            c.batch_execute(setup).expect(setup);
+            let t = Instant::now();
+            for _ in 0..reps {
+                c.query(sql, &[]).expect(sql);
+            }
+            out[i].push(reps as f64 / t.elapsed().as_secs_f64());
+        }
+    }
+    let [a, b] = out;
+    [stat(a), stat(b)]
+}
+
 fn fmt(s: &Stat) -> String {
     let f = |x: f64| {
         if x >= 100.0 {
@@ -65,47 +94,72 @@ struct Pgbench<'a> {
 }
 
 impl Pgbench<'_> {
+    /// pgbench's report of `scripts` run by `clients` clients as `user`.
+    fn run(&self, clients: &str, user: &str, scripts: &[&str]) -> String {
+        let mut cmd = Command::new("/usr/lib/postgresql/15/bin/pgbench");
+        cmd.args([
+            "-n",
+            "-M",
+            "simple",
+            "-c",
+            clients,
+            "-j",
+            "2",
+            "-T",
+            self.seconds,
+        ])
+        .args(["-h", "127.0.0.1", "-p", self.port, "-U", user]);
+        for script in scripts {
+            cmd.args(["-f", script]);
+        }
+        let out = cmd.arg(self.db).output().expect("pgbench");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() || !text.contains("tps = ") {
+            panic!(
+                "pgbench failed: {}{}",
+                text,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        text
+    }
+
     /// Transactions per second of `script` run by `clients` clients as `user`.
     fn tps(&self, clients: &str, user: &str, script: &str) -> f64 {
-        let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
-            .args([
-                "-n",
-                "-M",
-                "simple",
-                "-c",
-                clients,
-                "-j",
-                "2",
-                "-T",
-                self.seconds,
-            ])
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                self.port,
-                "-U",
-                user,
-                "-f",
-                script,
-                self.db,
-            ])
-            .output()
-            .expect("pgbench");
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = self.run(clients, user, &[script]);
         text.lines()
             .find_map(|l| {
                 l.strip_prefix("tps = ")
                     .and_then(|r| r.split_whitespace().next())
                     .and_then(|n| n.parse().ok())
             })
-            .unwrap_or_else(|| {
-                panic!(
-                    "pgbench failed: {}{}",
-                    text,
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            })
+            .expect("pgbench's tps")
+    }
+
+    /// Both scripts in one run, each transaction picking one at random (equal weights): each
+    /// script's mean latency in ms, in the order given. The two share every moment of the run, so
+    /// the machine's drift between minutes cannot favour either.
+    fn mixed_latency_ms(&self, clients: &str, user: &str, scripts: [&str; 2]) -> [f64; 2] {
+        let text = self.run(
+            clients,
+            user,
+            &[&format!("{}@1", scripts[0]), &format!("{}@1", scripts[1])],
+        );
+        // per script: "SQL script N: <file>" then " - latency average = X ms"
+        let mut latency = vec![];
+        let mut in_script = false;
+        for l in text.lines() {
+            if l.starts_with("SQL script ") {
+                in_script = true;
+            } else if in_script {
+                if let Some(r) = l.trim_start().strip_prefix("- latency average = ") {
+                    latency.push(r.split_whitespace().next().unwrap().parse::<f64>().unwrap());
+                    in_script = false;
+                }
+            }
+        }
+        assert_eq!(latency.len(), 2, "pgbench's per-script latencies: {text}");
+        [latency[0], latency[1]]
     }
 }
 
@@ -220,9 +274,19 @@ fn main() {
     // row, INSERT under row-level security with the same framing); the owner's bare INSERT is
     // printed as a floor.
     // Every round (the machine drifts between minutes): the two sides back to back, in alternating
-    // order, so that neither always runs first.
+    // order, so that neither always runs first; and the two mixed in one run, each transaction one
+    // of them at random, whose per-script latencies share every moment of the run.
     let (mut rec, mut table, mut ins) = (vec![], vec![], vec![]);
+    let (mut rec_mixed, mut table_mixed) = (vec![], vec![]);
     for round in 0..rounds {
+        // and both in one run: per request, drift-free
+        let [r, t] = bench.mixed_latency_ms(
+            "2",
+            "authenticator",
+            ["bench/pgbench_record.sql", "bench/pgbench_table_insert.sql"],
+        );
+        rec_mixed.push(1000.0 / r);
+        table_mixed.push(1000.0 / t);
         if round % 2 == 0 {
             table.push(bench.tps("2", "authenticator", "bench/pgbench_table_insert.sql"));
             rec.push(bench.tps("2", "authenticator", "bench/pgbench_record.sql"));
@@ -234,6 +298,13 @@ fn main() {
     }
     let (rec, table, ins) = (stat(rec), stat(table), stat(ins));
     row("recording through PostgREST's protocol, pgbench 2 clients: recorder vs PostgREST's table endpoint (INSERT under RLS, same row, same framing)", &rec, "table endpoint", &table, "transactions/s");
+    row(
+        "the same two in one pgbench run, each transaction one of them at random: per request (1 / mean latency)",
+        &stat(rec_mixed),
+        "table endpoint",
+        &stat(table_mixed),
+        "requests/s a client",
+    );
     row(
         "(floor) the same recorder vs a bare INSERT by the owner (no RLS, no PostgREST framing)",
         &rec,
@@ -348,13 +419,16 @@ fn main() {
         "transactions/s",
     );
 
-    // 4. Row-level security on reads: a member vs service_role reading one cycle's rows.
+    // 4. Row-level security on reads: a member vs service_role reading one cycle's rows, samples of
+    // 5 scans in alternating order.
     let q = "select count(*), max(attempted_at) from pilot_contact_attempt_events where pilot_cycle_id = 'cycle-100k'";
-    c.batch_execute("select set_config('request.jwt.claims', '{\"role\":\"authenticated\",\"sub\":\"22222222-2222-4222-8222-222222222222\"}', false); set role authenticated").unwrap();
-    let member = throughput(&mut c, rounds, 1.0, q);
-    c.batch_execute("reset role; set role service_role")
-        .unwrap();
-    let service = throughput(&mut c, rounds, 1.0, q);
+    let member_role = "reset role; select set_config('request.jwt.claims', '{\"role\":\"authenticated\",\"sub\":\"22222222-2222-4222-8222-222222222222\"}', false); set role authenticated";
+    let [member, service] = side_by_side(
+        &mut c,
+        rounds * 4,
+        5,
+        [(member_role, q), ("reset role; set role service_role", q)],
+    );
     c.batch_execute("reset role").unwrap();
     row(
         "reading a 100k-row cycle: member under RLS vs service_role (bypasses RLS)",
@@ -377,18 +451,15 @@ fn main() {
          set role authenticated",
     )
     .unwrap();
-    let page = throughput(
+    let [page, json] = side_by_side(
         &mut c,
-        rounds.max(5),
-        1.0,
-        "select length(pilot_scorecard_page('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600))",
-    );
-    let json = throughput(
-        &mut c,
-        rounds.max(5),
-        1.0,
-        "select length(pilot_scorecard('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600)::text),
-                (select length(json_agg(h)::text) from pilot_metric_history('bench-page', 'a0000000-0000-4000-8000-00000000000a') h)",
+        rounds * 4,
+        1,
+        [
+            ("select", "select length(pilot_scorecard_page('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600))"),
+            ("select", "select length(pilot_scorecard('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600)::text),
+                (select length(json_agg(h)::text) from pilot_metric_history('bench-page', 'a0000000-0000-4000-8000-00000000000a') h)"),
+        ],
     );
     let bytes: i32 = c
         .query_one(
