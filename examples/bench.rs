@@ -446,9 +446,7 @@ fn main() {
          insert into pilot_metric_snapshots (pilot_cycle_id, org_id, metric_id, metric_value, numerator, denominator, calculated_at)
          select 'bench-page', 'a0000000-0000-4000-8000-00000000000a', m, 0.25 + d / 2000.0, 25, 100,
                 '2026-06-30T00:00:00Z'::timestamptz - d * interval '1 day'
-           from generate_series(0, 364) d, unnest(array['M1','M2_P50','M2_P75','M2_P90','M3','M4','M5','M6','M7']) m;
-         select set_config('request.jwt.claims', '{\"role\":\"authenticated\",\"sub\":\"22222222-2222-4222-8222-222222222222\"}', false);
-         set role authenticated",
+           from generate_series(0, 364) d, unnest(array['M1','M2_P50','M2_P75','M2_P90','M3','M4','M5','M6','M7']) m",
     )
     .unwrap();
     let [page, json] = side_by_side(
@@ -456,8 +454,8 @@ fn main() {
         rounds * 4,
         1,
         [
-            ("select", "select length(pilot_scorecard_page('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600))"),
-            ("select", "select length(pilot_scorecard('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600)::text),
+            (member_role, "select length(pilot_scorecard_page('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600))"),
+            (member_role, "select length(pilot_scorecard('bench-page', 'a0000000-0000-4000-8000-00000000000a', '2026-06-30T00:00:00Z', 0.5, 3600)::text),
                 (select length(json_agg(h)::text) from pilot_metric_history('bench-page', 'a0000000-0000-4000-8000-00000000000a') h)"),
         ],
     );
