@@ -190,9 +190,10 @@ begin
                 fn, k_org_column);
     end if;
 
-    -- The rate limit counts the calls of signed-in users (replays too); backend roles pass.
+    -- The rate limit counts the calls of signed-in users (replays too); backend roles pass. With
+    -- the limit off (0, remembered in the backend: 65_rate_limit.sql) there is nothing to count.
     -- (an assignment, not PERFORM: a simple expression, without an executor run of its own)
-    if me is not null then
+    if me is not null and pilot_private.cached_rate_limit() is distinct from 0 then
         counted := pilot_private.count_recorder_call();
     end if;
 

@@ -46,6 +46,7 @@ declare
         'pilot_private.present_metrics(jsonb,boolean)',
         'pilot_private.cycle_organizations(text)',
         'pilot_private.count_recorder_call()',
+        'pilot_private.cached_rate_limit()',
         'pilot_private.request_idempotency_key()',
         'pilot_private.request_digest(text)',
         'pilot_private.claim_idempotency_key(text,text,uuid,text,text)',

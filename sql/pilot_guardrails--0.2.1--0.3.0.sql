@@ -246,9 +246,10 @@ begin
                 fn, k_org_column);
     end if;
 
-    -- The rate limit counts the calls of signed-in users (replays too); backend roles pass.
+    -- The rate limit counts the calls of signed-in users (replays too); backend roles pass. With
+    -- the limit off (0, remembered in the backend: 65_rate_limit.sql) there is nothing to count.
     -- (an assignment, not PERFORM: a simple expression, without an executor run of its own)
-    if me is not null then
+    if me is not null and pilot_private.cached_rate_limit() is distinct from 0 then
         counted := pilot_private.count_recorder_call();
     end if;
 
@@ -845,6 +846,43 @@ comment on table pilot_private.rate_counters is
     'Recorder calls per signed-in user, clock minute and backend (SPEC §10.3). Readable by no API role; past minutes are purged by pilot_apply_retention.';
 alter table pilot_private.rate_counters enable row level security;
 
+-- The limit, remembered in the backend (src/ffi.rs) until pilot_private.settings changes: the
+-- recorders skip count_recorder_call() when it is 0, and count_recorder_call() reads the table only
+-- when nothing is remembered. A statement trigger on the table queues a relcache invalidation that
+-- every backend processes at its next transaction (the writer's own: at its next command, and at
+-- its rollback), which forgets the value. Only the owner may remember a value: a caller who could
+-- would switch the limit off for themselves.
+create function pilot_private.cached_rate_limit() returns integer
+    language c volatile
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_cached_rate_limit';
+comment on function pilot_private.cached_rate_limit() is
+    'The recorder_calls_per_minute this backend remembered (count_recorder_call() reads it), or null: never read, or pilot_private.settings changed since.';
+create function pilot_private.rate_limit_generation() returns bigint
+    language c volatile
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_rate_limit_generation';
+comment on function pilot_private.rate_limit_generation() is
+    'How many relcache invalidations this backend has processed: taken before reading the limit, passed to remember_rate_limit(). Owner only.';
+create function pilot_private.remember_rate_limit(generation bigint, settings regclass, value integer) returns void
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_remember_rate_limit';
+comment on function pilot_private.remember_rate_limit(bigint, regclass, integer) is
+    'Remembers the limit read from settings, unless an invalidation came in since generation. Owner only.';
+create function pilot_private.settings_changed() returns trigger
+    language c
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'pilot_settings_changed';
+comment on function pilot_private.settings_changed() is
+    'Statement trigger of pilot_private.settings: every backend forgets the rate limit it remembered.';
+create trigger settings_changed after insert or update or delete or truncate on pilot_private.settings
+    for each statement execute function pilot_private.settings_changed();
+-- also while replication (session_replication_role = replica) writes the table
+alter table pilot_private.settings enable always trigger settings_changed;
+comment on trigger settings_changed on pilot_private.settings is
+    'Every backend forgets the rate limit it remembered (cached_rate_limit()).';
+
 -- Count this call of the signed-in caller, or refuse it (PGRST → 429 with Retry-After).
 create function pilot_private.count_recorder_call() returns boolean
     language plpgsql volatile
@@ -853,12 +891,18 @@ create function pilot_private.count_recorder_call() returns boolean
 as $$
 declare
     me uuid;
-    -- setting()'s answer, read here (this function is the owner's too): one call fewer per recorder call
-    lim int := coalesce((select s.value from pilot_private.settings s where s.setting = 'recorder_calls_per_minute'),
-                        (select d.default_value from pilot_private.setting_definitions('recorder_calls_per_minute') d))::int;
+    lim int := pilot_private.cached_rate_limit();
+    generation bigint;
     m constant timestamptz := pg_catalog.date_trunc('minute', pg_catalog.now());
     n bigint;
 begin
+    if lim is null then
+        -- setting()'s answer, read here (this function is the owner's too), and remembered
+        generation := pilot_private.rate_limit_generation();
+        lim := coalesce((select s.value from pilot_private.settings s where s.setting = 'recorder_calls_per_minute'),
+                        (select d.default_value from pilot_private.setting_definitions('recorder_calls_per_minute') d))::int;
+        perform pilot_private.remember_rate_limit(generation, 'pilot_private.settings'::regclass, lim);
+    end if;
     -- the limit first: when it is off, nothing else is looked up
     if lim = 0 then
         return false;
@@ -1782,6 +1826,7 @@ declare
         'pilot_private.present_metrics(jsonb,boolean)',
         'pilot_private.cycle_organizations(text)',
         'pilot_private.count_recorder_call()',
+        'pilot_private.cached_rate_limit()',
         'pilot_private.request_idempotency_key()',
         'pilot_private.request_digest(text)',
         'pilot_private.claim_idempotency_key(text,text,uuid,text,text)',

@@ -419,6 +419,125 @@ c_function!(
     }
 );
 
+// ---------------------------------------------------------------------------------------------
+// The rate limit's setting (sql/65_rate_limit.sql), remembered in the backend until
+// pilot_private.settings changes: every recorder call of a signed-in user needs it, and with the
+// limit off (0) the recorder then skips count_recorder_call() altogether.
+//
+// Invalidation: a statement trigger on pilot_private.settings (pilot_settings_changed) queues a
+// relcache invalidation of the table; PostgreSQL delivers it to this backend at its next command
+// (its own change), at the end of the writer's transaction, committed or rolled back (every other
+// backend: at its next transaction or lock), and the callback below forgets the value. The
+// generation closes the race of a fill: count_recorder_call() takes the generation, reads the
+// table, and remembers what it read under that generation; an invalidation in between (a change
+// committed after the read's snapshot) bumps the generation and the stale value is not kept.
+
+/// The remembered setting: the table it came from and its value, and the generation, bumped by
+/// every relcache invalidation this backend processes.
+struct RateLimitCache {
+    generation: i64,
+    value: Option<(pg_sys::Oid, i32)>,
+}
+
+thread_local! {
+    static RATE_LIMIT: std::cell::RefCell<RateLimitCache> =
+        const { std::cell::RefCell::new(RateLimitCache { generation: 0, value: None }) };
+}
+
+/// Registered once per backend by `_PG_init`: any relcache invalidation bumps the generation; one
+/// of the remembered table (or of every relation) forgets the value.
+#[pg_guard]
+pub extern "C-unwind" fn rate_limit_relcache_callback(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    RATE_LIMIT.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        cache.generation += 1;
+        if cache
+            .value
+            .is_some_and(|(table, _)| relid == pg_sys::InvalidOid || relid == table)
+        {
+            cache.value = None;
+        }
+    });
+}
+
+c_function!(
+    /// `pilot_private.cached_rate_limit() returns integer` (no arguments, VOLATILE): the
+    /// recorder_calls_per_minute that count_recorder_call() remembered in this backend; null when
+    /// nothing is (never read, or pilot_private.settings changed since).
+    pg_finfo_pilot_cached_rate_limit,
+    fn pilot_cached_rate_limit(fcinfo) {
+        match RATE_LIMIT.with(|cell| cell.borrow().value) {
+            Some((_, value)) => value.into_datum().expect("an integer datum"),
+            // SAFETY: `fcinfo` is the valid call frame of this call.
+            None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+        }
+    }
+);
+
+c_function!(
+    /// `pilot_private.rate_limit_generation() returns bigint` (no arguments, VOLATILE, owner
+    /// only): the generation to pass to remember_rate_limit(), taken before the read.
+    pg_finfo_pilot_rate_limit_generation,
+    fn pilot_rate_limit_generation(_fcinfo) {
+        RATE_LIMIT
+            .with(|cell| cell.borrow().generation)
+            .into_datum()
+            .expect("a bigint datum")
+    }
+);
+
+c_function!(
+    /// `pilot_private.remember_rate_limit(generation bigint, settings regclass, value integer)
+    /// returns void` (STRICT, VOLATILE, owner only): remembers `value`, read from `settings`,
+    /// unless a relcache invalidation came in since `generation` was taken.
+    pg_finfo_pilot_remember_rate_limit,
+    fn pilot_remember_rate_limit(fcinfo) {
+        // SAFETY: STRICT: argument 0 is a non-null bigint, 1 a non-null regclass (an oid), 2 a
+        // non-null integer.
+        let (generation, table, value) = unsafe {
+            (
+                pgrx::fcinfo::pg_getarg::<i64>(fcinfo, 0),
+                pgrx::fcinfo::pg_getarg::<pg_sys::Oid>(fcinfo, 1),
+                pgrx::fcinfo::pg_getarg::<i32>(fcinfo, 2),
+            )
+        };
+        if let (Some(generation), Some(table), Some(value)) = (generation, table, value) {
+            RATE_LIMIT.with(|cell| {
+                let mut cache = cell.borrow_mut();
+                if cache.generation == generation {
+                    cache.value = Some((table, value));
+                }
+            });
+        }
+        pg_sys::Datum::from(0)
+    }
+);
+
+c_function!(
+    /// `pilot_private.settings_changed() returns trigger` (a statement trigger of
+    /// pilot_private.settings): queues a relcache invalidation of the table, so that every backend
+    /// forgets the rate limit it remembered (above). PostgreSQL lets a C function returning
+    /// `trigger` be called in SQL (by the owner only: no API role may execute it); it refuses.
+    pg_finfo_pilot_settings_changed,
+    fn pilot_settings_changed(fcinfo) {
+        // SAFETY: `fcinfo` is the valid call frame of this call; when called as a trigger, its
+        // context is the TriggerData of this firing, whose relation is open.
+        unsafe {
+            if !pgrx::trigger_support::called_as_trigger(fcinfo) {
+                ereport!(
+                    PgLogLevel::ERROR,
+                    PgSqlErrorCode::ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                    "settings_changed: not called as a trigger"
+                );
+            }
+            let trigger = (*fcinfo).context as *mut pg_sys::TriggerData;
+            pg_sys::CacheInvalidateRelcacheByRelid((*(*trigger).tg_relation).rd_id);
+        }
+        // A statement trigger's result is ignored, but must not be SQL null.
+        pg_sys::Datum::from(0)
+    }
+);
+
 /// A role that row-level security does not apply to: a superuser or a BYPASSRLS role.
 fn bypasses_rls(role: pg_sys::Oid) -> bool {
     // SAFETY: both look the role up in the syscache; an unknown oid is simply not privileged.

@@ -30,6 +30,15 @@ mod pg_tests;
 pub extern "C-unwind" fn _PG_init() {
     // A backend is single-threaded, and nothing else reads the environment while this runs.
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    // SAFETY: _PG_init runs once per backend, in the backend's thread; the callback stays valid for
+    // the life of the process (PostgreSQL never unloads a library); a backend has room for ten
+    // relcache callbacks (MAX_RELCACHE_CALLBACKS) and this is this library's only one.
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(
+            Some(ffi::rate_limit_relcache_callback),
+            pg_sys::Datum::from(0),
+        )
+    };
 }
 
 // ---------------------------------------------------------------------------------------------

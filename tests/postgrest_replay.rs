@@ -1027,7 +1027,10 @@ fn concurrent_keyed_requests_make_one_row() {
 }
 
 /// SPEC §10.3: the 6th committed call of a user within a minute → 429 with Retry-After in 1…60,
-/// through PostgREST's PGRST error form; another user unaffected; service_role never limited.
+/// through PostgREST's PGRST error form; another user unaffected; service_role never limited. The
+/// connection remembers the limit (sql/65_rate_limit.sql): it made a call with the limit off first,
+/// so the limit switched on by another session, and not the one another session rolled back, must
+/// reach it.
 #[test]
 fn rate_limit_over_http() {
     let Some(mut e) = env() else { return };
@@ -1044,7 +1047,7 @@ fn rate_limit_over_http() {
         .batch_execute(
             "delete from pilot_preference_fit_events where pilot_cycle_id = 'replay-rate';
              delete from pilot_private.rate_counters;
-             select pilot_configure('recorder_calls_per_minute', '5');",
+             select pilot_configure('recorder_calls_per_minute', '0');",
         )
         .unwrap();
     // Whatever happens below, the other tests run without the limit again.
@@ -1061,6 +1064,24 @@ fn rate_limit_over_http() {
         json!({"pilot_cycle_id": "replay-rate", "org_id": org, "cohort_label": "c", "recorded_at": "2026-06-01T10:00:00Z",
                "preferred_via_platform": true})
     };
+    // The limit off, remembered by this connection: the call is not counted.
+    assert_status(
+        &e.post("pilot_record_preference_fit", user(EDITOR_A), &fit(ORG_A)),
+        200,
+        "a call with the limit off",
+    );
+    assert_eq!(
+        e.count("select count(*) from pilot_private.rate_counters"),
+        0
+    );
+    // Two messages: a BEGIN in the same query string would take the first change into the
+    // transaction it rolls back.
+    e.admin
+        .batch_execute("select pilot_configure('recorder_calls_per_minute', '5')")
+        .unwrap();
+    e.admin
+        .batch_execute("begin; select pilot_configure('recorder_calls_per_minute', '1'); rollback;")
+        .unwrap();
     for i in 1..=5 {
         assert_status(
             &e.post("pilot_record_preference_fit", user(EDITOR_A), &fit(ORG_A)),
@@ -1081,7 +1102,7 @@ fn rate_limit_over_http() {
         e.count(
             "select count(*) from pilot_preference_fit_events where pilot_cycle_id = 'replay-rate'"
         ),
-        5
+        6
     );
     assert_status(
         &e.post("pilot_record_preference_fit", user(OWNER_B), &fit(ORG_B)),
