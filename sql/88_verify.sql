@@ -339,6 +339,15 @@ begin
     detail := case when ok then 'none' else 'bulk_update_service_status refuses while these are enabled: ' || bad end;
     return next;
 
+    "check" := 'the rate limit''s settings trigger is in place';
+    select pg_catalog.string_agg(pg_catalog.format('%s %s %s', t.tgname, t.tgenabled, t.tgfoid::regproc::text), ', ' order by t.tgname)
+      into actual
+      from pg_catalog.pg_trigger t where t.tgrelid = 'pilot_private.settings'::regclass and not t.tgisinternal;
+    ok := coalesce(actual = 'settings_changed A pilot_private.settings_changed', false);
+    detail := case when ok then 'none'
+                   else 'connections may go on with a rate limit they remembered: ' || coalesce(actual, 'no trigger') end;
+    return next;
+
     "check" := 'the drop guard is in place';
     select pg_catalog.string_agg(pg_catalog.format('%s %s', e.evtname, e.evtenabled), ', ' order by e.evtname) into actual
       from pg_catalog.pg_event_trigger e where e.evtname like 'pilot_guardrails_drop_guard_%';
@@ -349,5 +358,5 @@ end
 $$;
 comment on function public.pilot_verify() is
 $$Read-only verification of the installed pilot objects, one row per check.
-Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), no write policy on snapshots, the append-only audit trail, the stored settings, the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part, grants), the search path pg_catalog, pg_temp on every function, the privileges of PUBLIC, anon, authenticated and service_role (exactly the matrix), triggers the extension did not create on pilot tables, TRIGGER privilege and untrusted triggers on public.services, and the drop guard. For database owners and service_role.$$;
+Checks every pilot table (present, row-level security enabled, columns exactly as specified, no privacy-forbidden column, nothing for anon), every expected policy (command and roles), no write policy on snapshots, the append-only audit trail, the stored settings, the hardened bulk_update_service_status (invoker entry point, SECURITY DEFINER part, grants), the search path pg_catalog, pg_temp on every function, the privileges of PUBLIC, anon, authenticated and service_role (exactly the matrix), triggers the extension did not create on pilot tables, TRIGGER privilege and untrusted triggers on public.services, the rate limit's settings trigger, and the drop guard. For database owners and service_role.$$;
 

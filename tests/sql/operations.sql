@@ -7,7 +7,7 @@ set client_min_messages = warning;
 create extension pgtap;
 create extension pilot_guardrails;
 
-select plan(22);
+select plan(24);
 
 select is((select count(*)::int from pilot_verify() where not ok), 0, 'pilot_verify() is all ok on the host fixture');
 select cmp_ok((select count(*)::int from pilot_verify()), '>=', 80, 'pilot_verify() reports one row per check (80+)');
@@ -62,6 +62,15 @@ rollback;
 begin;
 alter event trigger pilot_guardrails_drop_guard_2_enforce disable;
 select is(pg_temp.failing(), 'the drop guard is in place', 'a disabled drop guard is reported');
+rollback;
+begin;
+alter table pilot_private.settings enable trigger settings_changed;
+select is(pg_temp.failing(), 'the rate limit''s settings trigger is in place',
+          'the settings trigger not enabled ALWAYS (a replica would skip it) is reported');
+rollback;
+begin;
+alter table pilot_private.settings disable trigger settings_changed;
+select is(pg_temp.failing(), 'the rate limit''s settings trigger is in place', 'a disabled settings trigger is reported');
 rollback;
 begin;
 alter table pilot_preference_fit_events rename to pilot_preference_fit_events_old;
