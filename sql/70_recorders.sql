@@ -149,7 +149,7 @@ declare
 begin
     -- Storage first, without an exception block (no subtransaction on the success path): the
     -- pilot tables this call reads or writes.
-    if pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(k_table)) is null then
+    if pg_catalog.to_regclass(@qualified_table@) is null then
         perform pilot_private.raise_storage_missing(pg_catalog.format('relation "public.%s" does not exist', k_table));
     end if;
     if v_kind <> 'cycle' and pg_catalog.to_regclass('public.pilot_cycles') is null then
@@ -219,11 +219,12 @@ begin
         new_id := claim.row_id;
     end if;
 
-    if v_kind = 'referral_update' then
-        target := pilot_private.check_referral_update(fn, v_referral_id, v_payload);
-    elsif v_kind = 'connection' then
-        perform pilot_private.check_connection_anchor(fn, v_payload);
-    end if;
+    --<kinds referral_update>
+    target := pilot_private.check_referral_update(fn, v_referral_id, v_payload);
+    --</kinds>
+    --<kinds connection>
+    perform pilot_private.check_connection_anchor(fn, v_payload);
+    --</kinds>
     -- 5. SPEC §14: the cycle, and a preference-fit event's cohort, are registered — checked before
     -- the foreign keys, so that the answer names the field and never the value. Read as the
     -- caller, under pilot_cycles' row-level security (only a writer gets this far).
@@ -232,12 +233,13 @@ begin
         raise exception using errcode = '23503',
             message = 'pilot_cycle_id: no registered pilot cycle with this id (public.pilot_cycles)';
     end if;
-    if v_kind = 'preference_fit'
-       and not exists (select 1 from public.pilot_cohorts c
-                        where c.pilot_cycle_id = v_payload ->> 'pilot_cycle_id' and c.label = v_payload ->> 'cohort_label') then
+    --<kinds preference_fit>
+    if not exists (select 1 from public.pilot_cohorts c
+                    where c.pilot_cycle_id = v_payload ->> 'pilot_cycle_id' and c.label = v_payload ->> 'cohort_label') then
         raise exception using errcode = '23503',
             message = 'cohort_label: no registered cohort with this label in the cycle (public.pilot_cohorts)';
     end if;
+    --</kinds>
     -- The services and organizations the payload names exist: for the roles row-level security
     -- applies to, the table's host-row trigger (40_tables.sql) makes this check with the same 23503
     -- in the same statement, before anything is written, so it is made here for backend roles only
@@ -265,16 +267,21 @@ begin
          || pg_catalog.jsonb_strip_nulls(v_payload)
          || pg_catalog.jsonb_build_object('created_by', me);
     case v_kind
+    --<kinds contact_attempt>
     when 'contact_attempt' then
         new_row := pg_catalog.jsonb_populate_record(null::public.pilot_contact_attempt_events, v);
         insert into public.pilot_contact_attempt_events as t
         select (new_row).*
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds referral>
     when 'referral' then
         new_row := pg_catalog.jsonb_populate_record(null::public.pilot_referral_events, v);
         insert into public.pilot_referral_events as t
         select (new_row).*
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds referral_update>
     when 'referral_update' then
         -- absent optional fields keep their stored value
         update public.pilot_referral_events as t
@@ -284,16 +291,22 @@ begin
           from pg_catalog.jsonb_populate_record(null::public.pilot_referral_events, v_payload) p
          where t.id = target
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds integration_feasibility>
     when 'integration_feasibility' then
         new_row := pg_catalog.jsonb_populate_record(null::public.pilot_integration_feasibility_decisions, v);
         insert into public.pilot_integration_feasibility_decisions as t
         select (new_row).*
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds connection>
     when 'connection' then
         new_row := pg_catalog.jsonb_populate_record(null::public.pilot_connection_events, v);
         insert into public.pilot_connection_events as t
         select (new_row).*
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds service_scope>
     when 'service_scope' then
         -- recording a scoped service again updates its tier
         new_row := pg_catalog.jsonb_populate_record(null::public.pilot_service_scope, v);
@@ -301,31 +314,42 @@ begin
         select (new_row).*
             on conflict (pilot_cycle_id, org_id, service_id) do update set sla_tier = excluded.sla_tier
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds service_status>
     when 'service_status' then
         new_row := pg_catalog.jsonb_populate_record(null::public.service_operational_status_events, v);
         insert into public.service_operational_status_events as t
         select (new_row).*
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds data_decay_audit>
     when 'data_decay_audit' then
         new_row := pg_catalog.jsonb_populate_record(null::public.pilot_data_decay_audits, v);
         insert into public.pilot_data_decay_audits as t
         select (new_row).*
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds preference_fit>
     when 'preference_fit' then
         new_row := pg_catalog.jsonb_populate_record(null::public.pilot_preference_fit_events, v);
         insert into public.pilot_preference_fit_events as t
         select (new_row).*
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds cycle>
     when 'cycle' then
         new_row := pg_catalog.jsonb_populate_record(null::public.pilot_cycles, v);
         insert into public.pilot_cycles as t
         select (new_row).*
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
+    --<kinds cohort>
     when 'cohort' then
         new_row := pg_catalog.jsonb_populate_record(null::public.pilot_cohorts, v);
         insert into public.pilot_cohorts as t
         select (new_row).*
         returning pg_catalog.to_jsonb(t.*) into stored;
+    --</kinds>
     end case;
     return stored;
 end
@@ -334,6 +358,10 @@ $template$;
     r record;
     fill record;
     fn_source text;
+    open_at int;
+    body_at int;
+    close_at int;
+    close_tag constant text := E'    --</kinds>\n';
 begin
     for r in select k.* from pilot_private.kinds() k where k.payload order by k.kind loop
         fn_source := template;
@@ -344,12 +372,33 @@ begin
                 ('@kind@', pg_catalog.quote_literal(r.kind)),
                 ('@recorder_literal@', pg_catalog.quote_literal(pg_catalog.split_part(r.recorder, '(', 1))),
                 ('@table@', pg_catalog.quote_literal(r.table_name)),
+                ('@qualified_table@', pg_catalog.quote_literal('public.' || pg_catalog.quote_ident(r.table_name))),
                 ('@org_column@', pg_catalog.quote_nullable(r.org_column)),
                 ('@host_refs@', pg_catalog.quote_literal(r.host_refs::text)),
                 ('@payload@', case r.kind when 'referral_update' then '$2' else '$1' end),
                 ('@referral_id@', case r.kind when 'referral_update' then '$1' else 'null' end)) f(placeholder, value) loop
             fn_source := pg_catalog.replace(fn_source, fill.placeholder, fill.value);
         end loop;
+        -- The blocks of other kinds go: a block `--<kinds a b>` … `--</kinds>` stays (without its
+        -- two marker lines) only in a's and b's recorders, so a call evaluates no test of its own
+        -- kind's name (measured on a small cluster: 1.2 % of a contact attempt's request). Blocks
+        -- do not nest: the first closing marker closes the first block.
+        loop
+            open_at := pg_catalog.strpos(fn_source, '    --<kinds ');
+            exit when open_at = 0;
+            body_at := open_at + pg_catalog.strpos(pg_catalog.substr(fn_source, open_at), E'\n');
+            close_at := pg_catalog.strpos(fn_source, close_tag);
+            if r.kind = any (pg_catalog.string_to_array(
+                   pg_catalog.split_part(pg_catalog.substr(fn_source, open_at + 13, body_at - open_at - 13), '>', 1), ' ')) then
+                fn_source := pg_catalog.substr(fn_source, 1, open_at - 1) || pg_catalog.substr(fn_source, body_at, close_at - body_at)
+                             || pg_catalog.substr(fn_source, close_at + pg_catalog.length(close_tag));
+            else
+                fn_source := pg_catalog.substr(fn_source, 1, open_at - 1) || pg_catalog.substr(fn_source, close_at + pg_catalog.length(close_tag));
+            end if;
+        end loop;
+        if pg_catalog.strpos(fn_source, pg_catalog.format('    when %L then', r.kind)) = 0 or pg_catalog.strpos(fn_source, '--</kinds>') > 0 then
+            raise exception 'recorder of kind % generated without its write', r.kind;
+        end if;
         execute fn_source;
     end loop;
 end
