@@ -918,7 +918,7 @@ create function pilot_private.remember_rate_limit(generation bigint, settings re
     set search_path = pg_catalog, pg_temp
     as 'MODULE_PATHNAME', 'pilot_remember_rate_limit';
 comment on function pilot_private.remember_rate_limit(bigint, regclass, integer) is
-    'Remembers the limit read from settings, unless an invalidation came in since generation. Owner only.';
+    'Remembers the limit read from settings, unless an invalidation came in since generation or the transaction is REPEATABLE READ or SERIALIZABLE (its snapshot may predate a change). Owner only.';
 create function pilot_private.settings_changed() returns trigger
     language c
     set search_path = pg_catalog, pg_temp

@@ -489,7 +489,8 @@ c_function!(
 c_function!(
     /// `pilot_private.remember_rate_limit(generation bigint, settings regclass, value integer)
     /// returns void` (STRICT, VOLATILE, owner only): remembers `value`, read from `settings`,
-    /// unless a relcache invalidation came in since `generation` was taken.
+    /// unless a relcache invalidation came in since `generation` was taken or the transaction
+    /// reads under one snapshot (REPEATABLE READ or SERIALIZABLE).
     pg_finfo_pilot_remember_rate_limit,
     fn pilot_remember_rate_limit(fcinfo) {
         // SAFETY: STRICT: argument 0 is a non-null bigint, 1 a non-null regclass (an oid), 2 a
@@ -501,7 +502,15 @@ c_function!(
                 pgrx::fcinfo::pg_getarg::<i32>(fcinfo, 2),
             )
         };
-        if let (Some(generation), Some(table), Some(value)) = (generation, table, value) {
+        // A read under a transaction snapshot (REPEATABLE READ, SERIALIZABLE) may predate a change
+        // whose invalidation this backend has already processed: only a READ COMMITTED read, made
+        // with a snapshot taken after the generation, is kept.
+        // SAFETY: reads a backend-local global that PostgreSQL sets at transaction start.
+        let read_committed =
+            unsafe { pg_sys::XactIsoLevel } < pg_sys::XACT_REPEATABLE_READ as std::ffi::c_int;
+        if let (true, Some(generation), Some(table), Some(value)) =
+            (read_committed, generation, table, value)
+        {
             RATE_LIMIT.with(|cell| {
                 let mut cache = cell.borrow_mut();
                 if cache.generation == generation {

@@ -2,9 +2,9 @@
 -- count_recorder_call() when the remembered limit is 0. Attacks first: nobody but the owner plants
 -- a limit (0 would switch the limit off for the caller); the trigger function runs only as a
 -- trigger. Then the value never outlives a change of pilot_private.settings: the session's own
--- change, its rolled-back change, and an invalidation that arrives while the table is being read
--- (the generation). The change committed by another session is tested through PostgREST's protocol
--- (tests/postgrest_replay.rs, rate_limit_over_http).
+-- change, its rolled-back change, an invalidation that arrives while the table is being read
+-- (the generation), and a read under a REPEATABLE READ snapshot. The change committed by another
+-- session is tested through PostgREST's protocol (tests/postgrest_replay.rs, rate_limit_over_http).
 \set ON_ERROR_STOP 1
 \set QUIET 1
 set client_min_messages = warning;
@@ -13,7 +13,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 
-select plan(17);
+select plan(19);
 
 \set editor '22222222-2222-4222-8222-222222222222'
 
@@ -97,5 +97,15 @@ select is(pilot_private.cached_rate_limit(), 7, 'the current generation: remembe
 -- 17. And a change of the table forgets it
 update pilot_private.settings set value = value where setting = 'recorder_calls_per_minute';
 select is(pilot_private.cached_rate_limit(), null, 'an UPDATE of the table, as the owner: forgotten');
+
+-- 18–19. A read under a transaction snapshot is not remembered: a REPEATABLE READ transaction that
+-- took its snapshot before a change (whose invalidation it processes at its next lock) would
+-- otherwise keep the old value for the connection's later transactions.
+begin isolation level repeatable read;
+set local role authenticated;
+select pg_temp.call_recorder() as rr_call \gset
+commit;
+select is(:'rr_call'::text, 'ok', 'a call in REPEATABLE READ (the limit off)');
+select is(pilot_private.cached_rate_limit(), null, 'REPEATABLE READ: the limit read is not remembered, for later transactions either');
 
 select * from finish();
