@@ -135,7 +135,9 @@ begin
     if me is null then
         return false;
     end if;
-    perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('app_admins'));
+    if pilot_private.host_storage_problem('app_admins') is not null then  -- (see host_row_exists)
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('app_admins'));
+    end if;
     admin := exists (select 1 from public.app_admins a where a.user_id = me);
     perform pilot_private.remember_is_admin(me, admin);
     return admin;
@@ -163,7 +165,9 @@ begin
     if me is null then
         return '{}';
     end if;
-    perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organization_members'));
+    if pilot_private.host_storage_problem('organization_members') is not null then  -- (see host_row_exists)
+        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organization_members'));
+    end if;
     select coalesce(pg_catalog.array_agg(m.organization_id), '{}'),
            coalesce(pg_catalog.array_agg(m.organization_id) filter (where m.role in ('owner', 'admin', 'editor')), '{}')
       into orgs, writer_orgs
@@ -183,11 +187,17 @@ create function pilot_private.host_row_exists(kind text, id text) returns boolea
     set search_path = pg_catalog, pg_temp
 as $$
 begin
+    -- The storage check as an IF, whose condition is a simple expression: a bare PERFORM would run
+    -- the executor once more on every call (about 1 µs), and this runs twice for every row written.
     if kind = 'service' then
-        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('services'));
+        if pilot_private.host_storage_problem('services') is not null then
+            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('services'));
+        end if;
         return exists (select 1 from public.services s where s.id = host_row_exists.id);
     elsif kind = 'organization' then
-        perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
+        if pilot_private.host_storage_problem('organizations') is not null then
+            perform pilot_private.raise_storage_missing(pilot_private.host_storage_problem('organizations'));
+        end if;
         return exists (select 1 from public.organizations o where o.id = host_row_exists.id::uuid);
     end if;
     raise exception using errcode = '22023', message = 'host_row_exists: unknown kind';

@@ -11,7 +11,7 @@ create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 \i tests/fixtures/pilot_rows.sql
 
-select plan(71);
+select plan(80);
 
 -- The code CHECK (pilot_private.is_code, in Rust) is SPEC §3's rule: the regular expression and the
 -- length, on edge cases and 3,000 random strings over letters, digits, the four marks and others.
@@ -72,6 +72,15 @@ select throws_ok($$insert into pilot_contact_attempt_events (pilot_cycle_id, ser
                      attempt_outcome, attempted_at) values ('c1', 'svc-1', 'a0000000-0000-4000-8000-00000000000a', 'k1:' || repeat('0', 63),
                      'phone', 'connected', now())$$,
                  '23514', null, 'contact: a malformed k1: value is refused by the CHECK');
+-- the CHECK and the keying trigger spell "64 hex digits" as a length and a repetition: the edges
+select throws_ok(format($$insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash,
+                     attempt_channel, attempt_outcome, attempted_at) values ('c1', 'svc-1', 'a0000000-0000-4000-8000-00000000000a', %L,
+                     'phone', 'connected', now())$$, h), '23514', null, 'contact: refused by the CHECK: ' || what)
+  from (values ('k1:' || repeat('0', 65), 'k1: and 65 digits'), ('k1:' || repeat('A', 64), 'k1: and upper-case digits'),
+               ('k1:' || repeat('0', 63) || 'g', 'k1: and a letter past f'), ('k1:' || repeat('0', 63) || E'\n', 'k1:, 63 digits and a newline'),
+               ('K1:' || repeat('0', 64), 'K1:'), (repeat('a', 63), 'a plain hash of 63 digits (not keyed)'),
+               (repeat('a', 65), 'a plain hash of 65 digits (not keyed)'), (repeat('a', 63) || chr(233), '63 digits and a letter outside ASCII (not keyed)'),
+               (repeat('a', 63) || E'\n', '63 digits and a newline (not keyed)')) x(h, what);
 select lives_ok($$insert into pilot_contact_attempt_events (pilot_cycle_id, service_id, recorded_by_org_id, entity_key_hash, attempt_channel,
                      attempt_outcome, attempted_at) values ('KEYED', 'svc-1', 'a0000000-0000-4000-8000-00000000000a', 'k1:' || repeat('0', 64),
                      'phone', 'connected', now())$$,
