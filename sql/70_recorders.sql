@@ -361,6 +361,7 @@ $template$;
     open_at int;
     body_at int;
     close_at int;
+    open_tag constant text := '    --<kinds ';
     close_tag constant text := E'    --</kinds>\n';
 begin
     for r in select k.* from pilot_private.kinds() k where k.payload order by k.kind loop
@@ -385,12 +386,13 @@ begin
         -- attempt's request); the tests `v_kind <> 'cycle'` stay in every body. Blocks do not
         -- nest: the first closing marker closes the first block.
         loop
-            open_at := pg_catalog.strpos(fn_source, '    --<kinds ');
+            open_at := pg_catalog.strpos(fn_source, open_tag);
             exit when open_at = 0;
             body_at := open_at + pg_catalog.strpos(pg_catalog.substr(fn_source, open_at), E'\n');
             close_at := pg_catalog.strpos(fn_source, close_tag);
-            if r.kind = any (pg_catalog.string_to_array(
-                   pg_catalog.split_part(pg_catalog.substr(fn_source, open_at + 13, body_at - open_at - 13), '>', 1), ' ')) then
+            if r.kind = any (pg_catalog.string_to_array(pg_catalog.split_part(
+                   pg_catalog.substr(fn_source, open_at + pg_catalog.length(open_tag), body_at - open_at - pg_catalog.length(open_tag)),
+                   '>', 1), ' ')) then
                 fn_source := pg_catalog.substr(fn_source, 1, open_at - 1) || pg_catalog.substr(fn_source, body_at, close_at - body_at)
                              || pg_catalog.substr(fn_source, close_at + pg_catalog.length(close_tag));
             else
