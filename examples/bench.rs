@@ -438,6 +438,24 @@ fn main() {
         "scans/s",
     );
 
+    // 4b. What any row-level test costs this scan, as the owner (no RLS), against the same scan
+    // without it: the cheapest per-row filter PostgreSQL evaluates (IS NOT NULL of a NOT NULL
+    // column, always true), and the policy's membership test as a plain filter (the organization
+    // against an initPlan, with an initPlan boolean for the admin's arm). The member's ratio above
+    // can be no better than the first.
+    let owner = "reset role";
+    let floor_q = format!("{q} and recorded_by_org_id is not null");
+    let filter_q = format!(
+        "{q} and (recorded_by_org_id = (select 'a0000000-0000-4000-8000-00000000000a'::uuid) or (select false))"
+    );
+    for (what, sql) in [
+        ("(floor) the same scan as the owner: the cheapest per-row filter (IS NOT NULL, always true) vs none", floor_q.as_str()),
+        ("(floor) the same scan as the owner: the policy's organization test as a plain filter vs none", filter_q.as_str()),
+    ] {
+        let [with, without] = side_by_side(&mut c, rounds * 4, 5, [(owner, sql), (owner, q)]);
+        row(what, &with, "no filter", &without, "scans/s");
+    }
+
     // 5. The scorecard page (SPEC §13) with 12 months of daily snapshots: the HTML page vs the same
     // scorecard and history as JSON (what a client would fetch to draw it itself), as a member.
     c.batch_execute(

@@ -16,6 +16,32 @@ fn median(mut v: Vec<Duration>) -> (f64, f64, f64) {
     (ms(v[v.len() / 2]), ms(v[0]), ms(v[v.len() - 1]))
 }
 
+/// Two measurements side by side: `rounds` rounds of one execution each, in alternating order
+/// (A B, B A, …), so that the machine's drift between seconds falls on both alike.
+fn time_pair<F: FnMut(&mut Client), G: FnMut(&mut Client)>(
+    client: &mut Client,
+    rounds: usize,
+    mut f: F,
+    mut g: G,
+) -> ((f64, f64, f64), (f64, f64, f64)) {
+    f(client); // warm-up
+    g(client);
+    let (mut a, mut b) = (vec![], vec![]);
+    for round in 0..rounds {
+        for side in [round % 2, 1 - round % 2] {
+            let t = Instant::now();
+            if side == 0 {
+                f(client);
+                a.push(t.elapsed());
+            } else {
+                g(client);
+                b.push(t.elapsed());
+            }
+        }
+    }
+    (median(a), median(b))
+}
+
 fn time<F: FnMut(&mut Client)>(client: &mut Client, rounds: usize, mut f: F) -> (f64, f64, f64) {
     f(client); // warm-up
     median(
@@ -146,17 +172,22 @@ fn main() {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut medians = vec![];
     for cycle in &cycles {
-        let card = time(&mut c, rounds, |c| {
-            c.query_one("select pilot_scorecard($1, $2::text::uuid, '2026-06-30T00:00:00Z', 0.3, 3600)::text", &[cycle, &ORG]).unwrap();
-        });
-        // the cycle across its organizations (SPEC §11.2): every organization's scorecard and the total
-        let cycle_card = time(&mut c, rounds, |c| {
-            c.query_one(
-                "select pilot_cycle_scorecard($1, '2026-06-30T00:00:00Z')::text",
-                &[cycle],
-            )
-            .unwrap();
-        });
+        // one organization's scorecard and the cycle across its organizations (SPEC §11.2: every
+        // organization's scorecard and the total), alternating, 4 × rounds rounds (each takes ms)
+        let (card, cycle_card) = time_pair(
+            &mut c,
+            rounds * 4,
+            |c| {
+                c.query_one("select pilot_scorecard($1, $2::text::uuid, '2026-06-30T00:00:00Z', 0.3, 3600)::text", &[cycle, &ORG]).unwrap();
+            },
+            |c| {
+                c.query_one(
+                    "select pilot_cycle_scorecard($1, '2026-06-30T00:00:00Z')::text",
+                    &[cycle],
+                )
+                .unwrap();
+            },
+        );
         let bare = time(&mut c, rounds, |c| {
             for t in [
                 "pilot_contact_attempt_events:recorded_by_org_id",
