@@ -39,12 +39,14 @@ fn throughput(c: &mut Client, rounds: usize, units: f64, sql: &str) -> Stat {
 /// Two queries side by side: `samples` samples of each, `reps` executions a sample, the two in
 /// alternating order (A B, B A, …) so that neither always runs first and the machine's drift
 /// between minutes falls on both; each side's setup (its role) runs before its sample, untimed.
+/// Returns each side's throughput and the ratio A / B of each sample's adjacent pair (the two
+/// samples of a pair run within a second of each other: drift between pairs cancels in the ratio).
 fn side_by_side(
     c: &mut Client,
     samples: usize,
     reps: usize,
     sides: [(&str, &str); 2],
-) -> [Stat; 2] {
+) -> ([Stat; 2], Stat) {
     for (setup, sql) in sides {
         c.batch_execute(setup).expect(setup);
         c.query(sql, &[]).expect(sql); // warm-up (and caches)
@@ -61,8 +63,9 @@ fn side_by_side(
             out[i].push(reps as f64 / t.elapsed().as_secs_f64());
         }
     }
+    let paired = out[0].iter().zip(&out[1]).map(|(a, b)| a / b).collect();
     let [a, b] = out;
-    [stat(a), stat(b)]
+    ([stat(a), stat(b)], stat(paired))
 }
 
 fn fmt(s: &Stat) -> String {
@@ -74,6 +77,18 @@ fn fmt(s: &Stat) -> String {
         }
     };
     format!("{} ({}–{})", f(s.median), f(s.min), f(s.max))
+}
+
+/// A row whose ratio is the median of the paired ratios (min–max), not the ratio of the medians.
+fn row_paired(what: &str, ours: &Stat, other_name: &str, other: &Stat, unit: &str, paired: &Stat) {
+    println!(
+        "| {what} | {} | {other_name}: {} | {unit} | **{:.2}×** ({:.2}–{:.2}) |",
+        fmt(ours),
+        fmt(other),
+        paired.median,
+        paired.min,
+        paired.max
+    );
 }
 
 fn row(what: &str, ours: &Stat, other_name: &str, other: &Stat, unit: &str) {
@@ -419,23 +434,25 @@ fn main() {
         "transactions/s",
     );
 
-    // 4. Row-level security on reads: a member vs service_role reading one cycle's rows, samples of
-    // 5 scans in alternating order.
+    // 4. Row-level security on reads: a member vs service_role reading one cycle's rows, 20 ×
+    // rounds samples of 5 scans in alternating order (a sample takes about 70 ms); the ratio is the
+    // median of the adjacent pairs' ratios.
     let q = "select count(*), max(attempted_at) from pilot_contact_attempt_events where pilot_cycle_id = 'cycle-100k'";
     let member_role = "reset role; select set_config('request.jwt.claims', '{\"role\":\"authenticated\",\"sub\":\"22222222-2222-4222-8222-222222222222\"}', false); set role authenticated";
-    let [member, service] = side_by_side(
+    let ([member, service], paired) = side_by_side(
         &mut c,
-        rounds * 4,
+        rounds * 20,
         5,
         [(member_role, q), ("reset role; set role service_role", q)],
     );
     c.batch_execute("reset role").unwrap();
-    row(
-        "reading a 100k-row cycle: member under RLS vs service_role (bypasses RLS)",
+    row_paired(
+        "reading a 100k-row cycle: member under RLS vs service_role (bypasses RLS); ratio: median (min–max) of the paired samples",
         &member,
         "service_role",
         &service,
         "scans/s",
+        &paired,
     );
 
     // 4b. What any row-level test costs this scan, as the owner (no RLS), against the same scan
@@ -452,8 +469,9 @@ fn main() {
         ("(floor) the same scan as the owner: the cheapest per-row filter (IS NOT NULL, always true) vs none", floor_q.as_str()),
         ("(floor) the same scan as the owner: the policy's organization test as a plain filter vs none", filter_q.as_str()),
     ] {
-        let [with, without] = side_by_side(&mut c, rounds * 4, 5, [(owner, sql), (owner, q)]);
-        row(what, &with, "no filter", &without, "scans/s");
+        let ([with, without], paired) =
+            side_by_side(&mut c, rounds * 20, 5, [(owner, sql), (owner, q)]);
+        row_paired(what, &with, "no filter", &without, "scans/s", &paired);
     }
 
     // 5. The scorecard page (SPEC §13) with 12 months of daily snapshots: the HTML page vs the same
@@ -467,7 +485,7 @@ fn main() {
            from generate_series(0, 364) d, unnest(array['M1','M2_P50','M2_P75','M2_P90','M3','M4','M5','M6','M7']) m",
     )
     .unwrap();
-    let [page, json] = side_by_side(
+    let ([page, json], _) = side_by_side(
         &mut c,
         rounds * 4,
         1,
