@@ -3,10 +3,11 @@
 //! Every rule below is PostgREST's documented behaviour (§ numbers refer to the team's PostgREST
 //! contract notes: connection setup, SQLSTATE → HTTP, request headers, the `PGRST` error form).
 //!
-//! Per request (§1): one transaction `BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY|READ WRITE`;
+//! Per request (§1): one transaction `BEGIN ISOLATION LEVEL <the function's, else READ COMMITTED>
+//! READ ONLY|READ WRITE`;
 //! one `select set_config(k, v, true), …` in PostgREST's order (search_path, the impersonated role's
 //! own settings, role, request.jwt.claims, request.method, request.path, request.headers,
-//! request.cookies); the main query in PostgREST's shape (`WITH pgrst_source AS (...) SELECT ...`);
+//! request.cookies, then the function's hoisted `default_transaction_isolation`); the main query in PostgREST's shape (`WITH pgrst_source AS (...) SELECT ...`);
 //! then `COMMIT`, or `ABORT` on error. The SQLSTATE of an error becomes the HTTP status with
 //! PostgREST's table (§2). Functions are resolved from a schema cache built the way PostgREST
 //! builds it (§1, "Resolution happens in the schema cache").
@@ -594,6 +595,11 @@ impl PostgRest {
         }
         settings.push(("request.headers".into(), headers.to_string()));
         settings.push(("request.cookies".into(), "{}".into()));
+        // Hoisted function settings (§1, item 10; the default allow-list): the function's own
+        // default_transaction_isolation, which PostgREST also puts into BEGIN.
+        if let Some(isolation) = &proc.isolation {
+            settings.push(("default_transaction_isolation".into(), isolation.clone()));
+        }
         let set_sql = format!(
             "select {}",
             (0..settings.len())
