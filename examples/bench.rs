@@ -458,8 +458,9 @@ fn main() {
     // 4b. What any row-level test costs this scan, as the owner (no RLS), against the same scan
     // without it: the cheapest per-row filter PostgreSQL evaluates (IS NOT NULL of a NOT NULL
     // column, always true), and the policy's membership test as a plain filter (the organization
-    // against an initPlan, with an initPlan boolean for the admin's arm). The member's ratio above
-    // can be no better than the first.
+    // against an initPlan, with an initPlan boolean for the admin's arm). A policy tested as a
+    // filter costs at least the first; between runs the machine's noise can still put the
+    // member's ratio above it.
     let owner = "reset role";
     let floor_q = format!("{q} and recorded_by_org_id is not null");
     let filter_q = format!(

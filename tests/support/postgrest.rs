@@ -7,10 +7,11 @@
 //! READ ONLY|READ WRITE`;
 //! one `select set_config(k, v, true), …` in PostgREST's order (search_path, the impersonated role's
 //! own settings, role, request.jwt.claims, request.method, request.path, request.headers,
-//! request.cookies, then the function's hoisted `default_transaction_isolation`); the main query in PostgREST's shape (`WITH pgrst_source AS (...) SELECT ...`);
-//! then `COMMIT`, or `ABORT` on error. The SQLSTATE of an error becomes the HTTP status with
-//! PostgREST's table (§2). Functions are resolved from a schema cache built the way PostgREST
-//! builds it (§1, "Resolution happens in the schema cache").
+//! request.cookies, then the function's hoisted `default_transaction_isolation`); the main query
+//! in PostgREST's shape (`WITH pgrst_source AS (...) SELECT ...`); then `COMMIT`, or `ABORT` on
+//! error. The SQLSTATE of an error becomes the HTTP status with PostgREST's table (§2). Functions
+//! are resolved from a schema cache built the way PostgREST builds it (§1, "Resolution happens in
+//! the schema cache").
 
 use postgres::types::Type;
 use postgres::{Client, NoTls};
