@@ -4,14 +4,21 @@
 -- auth.uid() or is_admin() — so the install stays self-contained (SPEC §2). Each helper call is
 -- wrapped in (select ...) so PostgreSQL evaluates it once per statement (an initPlan), not per row,
 -- and asks first what this statement already looked up (cached_is_admin, cached_member_orgs in
--- 20_identity.sql): a recorder call's INSERT and RETURNING reuse its own check's lookups. The
--- membership test comes first and the admin test is an initPlan evaluated only when a row needs it:
--- a member's statement never looks up app_admins. The membership test is the caller's first
--- organization as a scalar, then the others as an array (null when there are none): PostgreSQL keeps
--- an initPlan's small array with a short header and copies it out again for every row an
--- `= any (array)` filter tests (measured: a member reading 100,000 rows of their organization at
--- 0.66× service_role against 0.86× with the scalar first). (Measured and dropped: the read policy as
--- an index range, bounds from the caller's organizations — one more key test per index tuple.)
+-- 20_identity.sql): a recorder call's INSERT and RETURNING reuse its own check's lookups.
+--
+-- Reads (events and snapshots): one test, `org = any ((select pilot_private.read_orgs('<table>')))`
+-- — the caller's organizations, or for an admin every organization a row can name. PostgreSQL uses
+-- it as an index condition on the table's organization-first index (40_tables.sql), so a member's
+-- read tests no row the index did not already choose; "member or admin" as an OR cannot be an index
+-- condition and is tested on every row. Every statement that reads looks up app_admins once (an
+-- admin who is also a member reads everything). Two things follow for admins, both in README:
+-- wherever the planner does not use an index with the organization, the test compares each row
+-- with every organization; and a row that another transaction moves, while an admin's UPDATE or
+-- DELETE waits for it, to an organization that had no row and was not in public.organizations when
+-- the admin's statement began is skipped by that statement, as a row that no longer matches is.
+-- Writes keep "writer or admin" as an OR: the membership test first, as the caller's first
+-- organization as a scalar, then the others as an array (null when there are none), and the admin
+-- test an initPlan evaluated only when a row needs it.
 --
 --   shape     select           insert                     update                  delete
 --   events    admin or member  admin or writer            admin or writer (both)  admin
@@ -32,7 +39,6 @@ declare
         '(%1$I = (select (coalesce(pilot_private.cached_member_orgs(%2$s), pilot_private.member_orgs(writers_only => %2$s)))[1]) '
         'or %1$I = any ((select nullif((coalesce(pilot_private.cached_member_orgs(%2$s), '
         'pilot_private.member_orgs(writers_only => %2$s)))[2:], ''{}''))::uuid[]))';
-    member text;
     writer text;
     t text;
     shape text;
@@ -43,7 +49,6 @@ begin
         t := k.table_name;
         shape := k.policy_shape;
         if k.org_column is not null then
-            member := pg_catalog.format(in_orgs, k.org_column, 'false');
             writer := pg_catalog.format(in_orgs, k.org_column, 'true');
         end if;
 
@@ -62,8 +67,13 @@ begin
                 'create policy pilot_admins_insert on public.%I for insert to authenticated '
                 'with check (%s and (created_by is null or created_by = (select pilot_private.uid())))', t, admin);
         else
-            execute pg_catalog.format('create policy pilot_members_read on public.%I for select to authenticated using (%s or %s)',
-                                      t, member, admin);
+            -- one index condition (20_identity.sql's read_orgs): the caller's organizations, all for
+            -- an admin; a non-admin's from the statement's lookups when it made them
+            execute pg_catalog.format(
+                'create policy pilot_members_read on public.%I for select to authenticated '
+                'using (%I = any ((select coalesce(case when not pilot_private.cached_is_admin() '
+                'then pilot_private.cached_member_orgs(false) end, pilot_private.read_orgs(%L)))::uuid[]))',
+                t, k.org_column, t);
         end if;
         -- Snapshots are read only: pilot_recompute_metrics' privileged part writes them (SPEC §10.4).
         continue when shape = 'snapshots';

@@ -55,6 +55,7 @@ declare
         'pilot_private.raise_storage_missing(text)',
         'pilot_private.is_admin()',
         'pilot_private.member_orgs(boolean)',
+        'pilot_private.read_orgs(text)',
         'pilot_private.cached_is_admin()',
         'pilot_private.cached_member_orgs(boolean)',
         'pilot_private.host_row_exists(text,text)',
