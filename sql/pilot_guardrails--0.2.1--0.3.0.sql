@@ -3317,11 +3317,11 @@ $drop_policies$;
 do $policies$
 declare
     admin constant text := '(select coalesce(pilot_private.cached_is_admin(), pilot_private.is_admin()))';
-    -- the row's organization column (%1$I) is one of the caller's organizations (%2$s: writers only)
-    in_orgs constant text :=
-        '(%1$I = (select (coalesce(pilot_private.cached_member_orgs(%2$s), pilot_private.member_orgs(writers_only => %2$s)))[1]) '
-        'or %1$I = any ((select nullif((coalesce(pilot_private.cached_member_orgs(%2$s), '
-        'pilot_private.member_orgs(writers_only => %2$s)))[2:], ''{}''))::uuid[]))';
+    -- the row's organization column (%I) is one the caller writes for (owner, admin or editor)
+    writer_of constant text :=
+        '(%1$I = (select (coalesce(pilot_private.cached_member_orgs(true), pilot_private.member_orgs(writers_only => true)))[1]) '
+        'or %1$I = any ((select nullif((coalesce(pilot_private.cached_member_orgs(true), '
+        'pilot_private.member_orgs(writers_only => true)))[2:], ''{}''))::uuid[]))';
     writer text;
     t text;
     shape text;
@@ -3332,7 +3332,7 @@ begin
         t := k.table_name;
         shape := k.policy_shape;
         if k.org_column is not null then
-            writer := pg_catalog.format(in_orgs, k.org_column, 'true');
+            writer := pg_catalog.format(writer_of, k.org_column);
         end if;
 
         execute pg_catalog.format('alter table public.%I enable row level security', t);
