@@ -90,6 +90,8 @@ select pg_temp.attempt('bulk update: admin', :'admin', $q$select * from public.b
 select pg_temp.attempt('bulk update: outsider', :'nobody', $q$select * from public.bulk_update_service_status(array['svc-shelter'], 'L0')$q$);
 select pg_temp.attempt('validate', :'nobody', $q$select public.pilot_validate('service_scope', '{"notes": 1}'), public.pilot_disallowed_key_paths('{"a": {"notes": 1}}')$q$);
 -- 0.3.0's entry points and their SECURITY DEFINER parts, under the same trap.
+select pg_temp.attempt('new: admin reads', :'admin', $q$select pg_catalog.count(*), pg_catalog.cardinality(pilot_private.read_orgs('pilot_contact_attempt_events'))
+    from public.pilot_contact_attempt_events$q$);
 select pg_temp.attempt('new: configure', :'admin', $q$select public.pilot_configure('min_cell_size', '12')$q$);
 select pg_temp.attempt('new: settings', :'editor', $q$select pg_catalog.count(*) from public.pilot_settings()$q$);
 select pg_temp.attempt('new: retention', :'admin', $q$select pg_catalog.count(*) from public.pilot_apply_retention()$q$);
@@ -122,8 +124,8 @@ select is((select result from pg_temp.outcome where label = 'bulk update: outsid
           'bulk update: a temporary app_admins naming the outsider grants nothing (42501)');
 select is((select result from pg_temp.outcome where label = 'validate'), 'ok', 'validation functions');
 select is((select string_agg(label || ': ' || result, ', ' order by label) from pg_temp.outcome where label like 'new:%'),
-          'new: configure: ok, new: cycle scorecard: ok, new: history: ok, new: keyed recorder: ok, new: page: ok, new: page, outsider: 42501, new: register cycle: ok, new: retention: ok, new: settings: ok',
-          '0.3.0''s entry points (settings, retention, cycle scorecard, history, registration, idempotency keys, the page) ran under the trap; an outsider gets no page');
+          'new: admin reads: ok, new: configure: ok, new: cycle scorecard: ok, new: history: ok, new: keyed recorder: ok, new: page: ok, new: page, outsider: 42501, new: register cycle: ok, new: retention: ok, new: settings: ok',
+          '0.3.0''s entry points (an admin''s read through read_orgs, settings, retention, cycle scorecard, history, registration, idempotency keys, the page) ran under the trap; an outsider gets no page');
 select is((select count(*)::int from public.pilot_contact_attempt_events where pilot_cycle_id = 'sec-1'), 1,
           'exactly the editor''s attempt was stored');
 select is((select count(*)::int from public.pilot_metric_snapshots where pilot_cycle_id = 'sec-1'), 9,
