@@ -14,7 +14,7 @@ create extension pgtap;
 create extension pilot_guardrails;
 \i tests/fixtures/cycles.sql
 
-select plan(8);
+select plan(12);
 
 select is((select string_agg(p.oid::regprocedure::text, ', ' order by p.oid::regprocedure::text)
              from pg_proc p join pg_depend d on d.objid = p.oid and d.deptype = 'e'
@@ -50,6 +50,51 @@ select is((select xmin::text from pilot_contact_attempt_events where id = :'atte
 select is((select xmin::text from pilot_referral_events where id = :'referral_id'),
           (pg_current_xact_id()::text::bigint % 4294967296)::text,
           'so is a referral');
+commit;
+
+-- The stored row's server-set values (SPEC §7), set field by field where the payload leaves them
+-- null (70_recorders.sql): a payload null is an absent field; id and created_at come from the
+-- server unless the kind's payload carries them, a referral starts initiated, a decision's lists
+-- start empty, created_by is the caller; the row returned is the row stored.
+begin;
+select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true) \g /dev/null
+set local role authenticated;
+select pilot_record_contact_attempt('{"pilot_cycle_id": "cycle-1", "service_id": "svc-shelter",
+    "recorded_by_org_id": "a0000000-0000-4000-8000-00000000000a",
+    "entity_key_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "attempt_channel": "phone", "attempt_outcome": "no_response", "attempted_at": "2026-06-01T10:00:00Z",
+    "resolved_at": null, "outcome_notes_code": null}') as attempt \gset
+select pilot_record_referral('{"pilot_cycle_id": "cycle-1", "source_org_id": "a0000000-0000-4000-8000-00000000000a",
+    "target_service_id": "svc-food", "created_at": "2026-06-01T10:00:00Z", "updated_at": "2026-06-01T10:00:00Z",
+    "referral_state": null, "terminal_at": null}') as referral \gset
+select pilot_record_integration_feasibility('{"decision": "go", "decision_date": "2026-06-01",
+    "redline_checklist_version": "v1", "owners": ["ops"], "violations": null}') as decision \gset
+select pilot_register_cycle('{"id": "cycle-rowtest", "starts_on": "2026-01-01", "ends_on": "2026-12-31"}') as cycle \gset
+reset role;
+select is((select jsonb_build_object('id', (a ->> 'id') ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
+                                     'created_at', (a ->> 'created_at')::timestamptz = now(),
+                                     'resolved_at', a -> 'resolved_at', 'outcome_notes_code', a -> 'outcome_notes_code',
+                                     'stored', (select to_jsonb(t) from pilot_contact_attempt_events t where t.id = (a ->> 'id')::uuid) = a)
+             from (select :'attempt'::jsonb a) x),
+          '{"id": true, "created_at": true, "resolved_at": null, "outcome_notes_code": null, "stored": true}'::jsonb,
+          'a contact attempt: a random uuid and the transaction''s time from the server, payload nulls stored as null, returned as stored');
+select is((select jsonb_build_object('referral_state', a -> 'referral_state', 'terminal_at', a -> 'terminal_at',
+                                     'created_at', (a ->> 'created_at')::timestamptz = '2026-06-01T10:00:00Z',
+                                     'stored', (select to_jsonb(t) from pilot_referral_events t where t.id = (a ->> 'id')::uuid) = a)
+             from (select :'referral'::jsonb a) x),
+          '{"referral_state": "initiated", "terminal_at": null, "created_at": true, "stored": true}'::jsonb,
+          'a referral: initiated when the payload leaves the state null, and the payload''s created_at kept');
+select is((select jsonb_build_object('violations', a -> 'violations', 'compensating_controls', a -> 'compensating_controls',
+                                     'created_by', a -> 'created_by', 'created_at', (a ->> 'created_at')::timestamptz = now(),
+                                     'stored', (select to_jsonb(t) from pilot_integration_feasibility_decisions t where t.id = (a ->> 'id')::uuid) = a)
+             from (select :'decision'::jsonb a) x),
+          '{"violations": [], "compensating_controls": [], "created_by": "11111111-1111-4111-8111-111111111111", "created_at": true, "stored": true}'::jsonb,
+          'a decision: empty lists where the payload has none (or null), created_by the caller');
+select is((select jsonb_build_object('id', a -> 'id', 'created_by', a -> 'created_by', 'created_at', (a ->> 'created_at')::timestamptz = now(),
+                                     'stored', (select to_jsonb(t) from pilot_cycles t where t.id = a ->> 'id') = a)
+             from (select :'cycle'::jsonb a) x),
+          '{"id": "cycle-rowtest", "created_by": "11111111-1111-4111-8111-111111111111", "created_at": true, "stored": true}'::jsonb,
+          'a cycle: its id from the payload, created_by the caller');
 commit;
 
 -- Missing storage still answers PT501, from the checks up front. (Renamed and back, not inside
