@@ -176,19 +176,24 @@ c_function!(
     }
 );
 
-/// `f` of the text of a setting (PostgREST's `request.*`), or of None when it is not set.
-fn with_setting<R>(name: &std::ffi::CStr, f: impl FnOnce(Option<&str>) -> R) -> R {
+/// `f` of the bytes of a setting (PostgREST's `request.*`), or of None when it is not set.
+fn with_setting_bytes<R>(name: &std::ffi::CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
     // SAFETY: a NUL-terminated name; with missing_ok the result is null or a NUL-terminated
     // string owned by the GUC machinery, valid until the setting changes — `f` reads it before
-    // anything else runs, and keeps nothing of it.
+    // anything else runs, and keeps nothing of it but copies.
     let raw = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
     if raw.is_null() {
         return f(None);
     }
     // SAFETY: see above; a non-null value is a valid C string.
-    f(Some(
-        &unsafe { std::ffi::CStr::from_ptr(raw) }.to_string_lossy(),
-    ))
+    f(Some(unsafe { std::ffi::CStr::from_ptr(raw) }.to_bytes()))
+}
+
+/// `f` of the text of a setting (invalid UTF-8 replaced), or of None when it is not set.
+fn with_setting<R>(name: &std::ffi::CStr, f: impl FnOnce(Option<&str>) -> R) -> R {
+    with_setting_bytes(name, |bytes| {
+        f(bytes.map(String::from_utf8_lossy).as_deref())
+    })
 }
 
 /// Claims texts up to this size are remembered with their subject (below); a longer one is parsed
@@ -210,25 +215,19 @@ thread_local! {
 
 /// The uuid of the `sub` claim of `request.jwt.claims`, or None (core/src/claims.rs).
 fn claims_subject() -> Option<[u8; 16]> {
-    // SAFETY: a NUL-terminated name; with missing_ok the result is null or a NUL-terminated
-    // string owned by the GUC machinery, valid until the setting changes — read below before
-    // anything else runs, and only copied.
-    let raw = unsafe { pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false) };
-    if raw.is_null() {
-        return None;
-    }
-    // SAFETY: see above; a non-null value is a valid C string.
-    let bytes = unsafe { std::ffi::CStr::from_ptr(raw) }.to_bytes();
-    CLAIMS.with(|cell| {
-        if let Some((text, subject)) = cell.borrow().as_ref() {
-            if text.as_slice() == bytes {
-                return *subject;
+    with_setting_bytes(c"request.jwt.claims", |bytes| {
+        let bytes = bytes?;
+        CLAIMS.with(|cell| {
+            if let Some((text, subject)) = cell.borrow().as_ref() {
+                if text.as_slice() == bytes {
+                    return *subject;
+                }
             }
-        }
-        let subject = claims::subject(&String::from_utf8_lossy(bytes));
-        *cell.borrow_mut() =
-            (bytes.len() <= CLAIMS_REMEMBERED_MAX).then(|| (bytes.to_vec(), subject));
-        subject
+            let subject = claims::subject(&String::from_utf8_lossy(bytes));
+            *cell.borrow_mut() =
+                (bytes.len() <= CLAIMS_REMEMBERED_MAX).then(|| (bytes.to_vec(), subject));
+            subject
+        })
     })
 }
 
